@@ -1,0 +1,105 @@
+// The one list of deployable units: HTTP route groups, queue workers, schedules and S3 notifications.
+// CDK builds its functions, routes, queues and rules from it; the local runtime serves exactly the same.
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export interface RouteDef {
+  method: HttpMethod;
+  /** API Gateway path with {param} placeholders; `${method} ${path}` is the event's routeKey. */
+  path: string;
+  /** false for the few public routes; every other route sits behind the JWT authorizer. */
+  auth: boolean;
+}
+
+export interface HttpFunctionDef {
+  /** Path of the module that exports `handler`, relative to the repo root. */
+  entry: string;
+  /** What the function may do to the table. */
+  table: "none" | "read" | "readwrite";
+  /** Logical queue names it sends to. */
+  sendsTo?: readonly string[];
+  routes: readonly RouteDef[];
+}
+
+export interface QueueDef {
+  /** Worker module exporting an SQS `handler` that returns partial batch failures. */
+  worker: string;
+  table: "none" | "read" | "readwrite";
+  /** Lambda timeout; the queue's visibility timeout is six times this. */
+  timeoutSeconds: number;
+  batchSize: number;
+  /** Deliveries before a message moves to the queue's DLQ. */
+  maxReceiveCount: number;
+  sendsTo?: readonly string[];
+}
+
+export interface ScheduleDef {
+  /** EventBridge schedule expression, `rate(...)` or `cron(...)`, evaluated in UTC. */
+  expression: string;
+  queue: string;
+  /** Message body sent on each tick (the tick time is added as `scheduledAt`). */
+  message: Record<string, unknown>;
+}
+
+export interface S3NotificationDef {
+  bucket: "uploads";
+  prefix: string;
+  queue: string;
+}
+
+const r = (method: HttpMethod, path: string, auth = true): RouteDef => ({ method, path, auth });
+
+export const httpFunctions = {
+  health: { entry: "functions/http/health.ts", table: "none", routes: [r("GET", "/v1/health", false)] },
+  docs: {
+    entry: "functions/http/docs.ts",
+    table: "none",
+    routes: [r("GET", "/openapi.json", false), r("GET", "/docs", false)],
+  },
+  customers: {
+    entry: "functions/http/customers.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/customers"),
+      r("GET", "/v1/customers"),
+      r("GET", "/v1/customers/{id}"),
+      r("PATCH", "/v1/customers/{id}"),
+      r("DELETE", "/v1/customers/{id}"),
+      r("POST", "/v1/customers/{id}/restore"),
+      r("GET", "/v1/customers/{id}/360"),
+    ],
+  },
+  contacts: {
+    entry: "functions/http/contacts.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/customers/{id}/contacts"),
+      r("GET", "/v1/customers/{id}/contacts"),
+      r("GET", "/v1/customers/{id}/contacts/{contactId}"),
+      r("PATCH", "/v1/customers/{id}/contacts/{contactId}"),
+      r("DELETE", "/v1/customers/{id}/contacts/{contactId}"),
+    ],
+  },
+  audit: { entry: "functions/http/audit.ts", table: "read", routes: [r("GET", "/v1/audit")] },
+} as const satisfies Record<string, HttpFunctionDef>;
+
+export const queues = {
+  health: {
+    worker: "functions/workers/health-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 30,
+    batchSize: 10,
+    maxReceiveCount: 3,
+  },
+} as const satisfies Record<string, QueueDef>;
+
+export const schedules = {
+  heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
+} as const satisfies Record<string, ScheduleDef>;
+
+export const s3Notifications: readonly S3NotificationDef[] = [
+  { bucket: "uploads", prefix: "imports/", queue: "health" },
+];
+
+export type HttpFunctionName = keyof typeof httpFunctions;
+export type QueueName = keyof typeof queues;

@@ -1,0 +1,40 @@
+// Environment of every function, parsed once at module load with zod: a missing variable stops the cold start.
+import { z } from "zod";
+
+const EnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  STAGE: z.string().default("local"),
+  LOG_LEVEL: z.enum(["DEBUG", "INFO", "WARN", "ERROR", "SILENT"]).default("INFO"),
+  UPLOADS_BUCKET: z.string().default(""),
+  BACKUPS_BUCKET: z.string().default(""),
+  /** Queue URLs by logical name (JSON object), e.g. {"imports":"https://sqs..."}; empty where a function sends nothing. */
+  QUEUE_URLS: z
+    .string()
+    .default("{}")
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "QUEUE_URLS must be a JSON object of strings" });
+        return z.NEVER;
+      }
+    }),
+  /** How many shards the tenant-wide list indexes spread over (fixed per deployment: changing it needs a re-index). */
+  LIST_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  /** Secret that signs pagination cursors so a client cannot forge a key into another tenant. */
+  CURSOR_SECRET: z.string().min(16).default("local-cursor-secret-change-me"),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+function parseEnv(): Env {
+  const parsed = EnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid environment: ${detail}`);
+  }
+  return parsed.data;
+}
+
+/** The parsed environment, read once when this module is first imported. */
+export const env: Env = parseEnv();
