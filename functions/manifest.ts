@@ -81,6 +81,11 @@ export const httpFunctions = {
     ],
   },
   audit: { entry: "functions/http/audit.ts", table: "read", routes: [r("GET", "/v1/audit")] },
+  settings: {
+    entry: "functions/http/settings.ts",
+    table: "readwrite",
+    routes: [r("GET", "/v1/settings"), r("PUT", "/v1/settings")],
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {

@@ -1,0 +1,20 @@
+// HTTP adapter for /v1/audit: the change history of a record or of a user.
+// adapter --> (use case) --> domain & repositories
+import { httpApi, parse } from "../../shared/http/api.ts";
+import { ValidationError } from "../../shared/http/errors.ts";
+import { json } from "../../shared/http/response.ts";
+import { queryAudit } from "../../shared/domain/audit/audit.ts";
+import { AuditQuerySchema } from "../../shared/domain/audit/query.ts";
+
+export const handler = httpApi({
+  "GET /v1/audit": async (req) => {
+    const q = parse(AuditQuerySchema, req.query, "query string");
+    if (!q.entityId && !q.userId) {
+      throw new ValidationError("query string is invalid", [
+        { path: "entityId", message: "give entityId or userId (or both)" },
+      ]);
+    }
+    const norm = (t?: string) => (t ? new Date(t).toISOString() : undefined);
+    return json(200, await queryAudit(req.caller.tenant, { ...q, from: norm(q.from), to: norm(q.to) }));
+  },
+});

@@ -1,0 +1,75 @@
+// HTTP adapter for /v1/customers: parse, call one use case, shape the response.
+// adapter --> (use case) --> domain & repositories
+import { isId } from "../../shared/db/ids.ts";
+import { httpApi, parse, type Request } from "../../shared/http/api.ts";
+import { NotFoundError } from "../../shared/http/errors.ts";
+import { json } from "../../shared/http/response.ts";
+import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
+import {
+  createCustomer,
+  customer360,
+  deleteCustomer,
+  getCustomer,
+  listCustomers,
+  patchCustomer,
+  restoreCustomer,
+} from "../../shared/domain/customers/service.ts";
+import {
+  CustomerCreateSchema,
+  CustomerListQuerySchema,
+  CustomerPatchSchema,
+} from "../../shared/domain/customers/schemas.ts";
+import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
+
+/** The {id} path parameter; anything not shaped like our ids cannot exist, so it is a 404. */
+export function customerId(req: Request): string {
+  const id = req.params.id;
+  if (!isId(id)) throw new NotFoundError(`customer ${id ?? ""} not found`);
+  return id;
+}
+
+export const handler = httpApi({
+  "POST /v1/customers": async (req) => {
+    const raw = req.body();
+    const input = parse(CustomerCreateSchema, raw);
+    const idem = idempotencyFrom(req.caller.tenant, req.headers["idempotency-key"], "POST /v1/customers", raw);
+    const res = await createCustomer(req.caller, input, idem, req.requestId);
+    const body = res.body as { id: string; version: number };
+    return json(res.status, body, {
+      location: `/v1/customers/${body.id}`,
+      etag: `"${body.version}"`,
+      ...(res.replayed ? { "idempotent-replayed": "true" } : {}),
+    });
+  },
+
+  "GET /v1/customers": async (req) => {
+    const q = parse(CustomerListQuerySchema, req.query, "query string");
+    return json(200, await listCustomers(req.caller, q));
+  },
+
+  "GET /v1/customers/{id}": async (req) => {
+    const c = await getCustomer(req.caller, customerId(req));
+    return json(200, c, { etag: `"${c.version}"` });
+  },
+
+  "PATCH /v1/customers/{id}": async (req) => {
+    const id = customerId(req);
+    const patch = parse(CustomerPatchSchema, req.body() ?? {});
+    const version = expectedVersion(req.headers["if-match"], patch.version)!;
+    const c = await patchCustomer(req.caller, id, patch, version, req.requestId);
+    return json(200, c, { etag: `"${c.version}"` });
+  },
+
+  "DELETE /v1/customers/{id}": async (req) => {
+    const id = customerId(req);
+    const c = await deleteCustomer(req.caller, id, versionFromIfMatch(req.headers["if-match"]), req.requestId);
+    return json(200, c);
+  },
+
+  "POST /v1/customers/{id}/restore": async (req) => {
+    const c = await restoreCustomer(req.caller, customerId(req), req.requestId);
+    return json(200, c, { etag: `"${c.version}"` });
+  },
+
+  "GET /v1/customers/{id}/360": async (req) => json(200, await customer360(req.caller, customerId(req))),
+});

@@ -1,0 +1,114 @@
+// Audit entries: one item per write, put in the same transaction as the write it records; read by entity or by user.
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { ddb } from "../../db/client.ts";
+import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
+import { newId } from "../../db/ids.ts";
+import type { GuardedItem } from "../../db/transact.ts";
+
+export type AuditAction = "create" | "update" | "delete" | "restore";
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: AuditAction;
+  entityType: string;
+  entityId: string;
+  /** The customer a contact (or later an order) belongs to, so a customer's history can include its children. */
+  parentId?: string;
+  changes: string[];
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  requestId?: string;
+}
+
+/** Audit keys: by entity in the main table (one partition per record's history), by actor on GSI2. */
+export const auditKeys = {
+  pk: (tenant: string, entityId: string) => `T#${tenant}#AUDIT#${entityId}`,
+  sk: (at: string, id: string) => `${at}#${id}`,
+  byActorPk: (tenant: string, userId: string) => `T#${tenant}#AUDITBY#${userId}`,
+};
+
+/** Names of top-level fields whose values differ between two images. */
+export function changedFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): string[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  const skip = new Set(["version", "updatedAt", "updatedBy"]);
+  return [...keys]
+    .filter((k) => !skip.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]))
+    .sort();
+}
+
+/** A transaction item that appends one audit entry. */
+export function auditPut(
+  tenant: string,
+  e: Omit<AuditEntry, "id" | "changes"> & { changes?: string[] },
+): GuardedItem {
+  const id = newId();
+  const entry: AuditEntry = { ...e, id, changes: e.changes ?? changedFields(e.before, e.after) };
+  return {
+    item: {
+      Put: {
+        TableName: env.TABLE_NAME,
+        Item: {
+          PK: auditKeys.pk(tenant, e.entityId),
+          SK: auditKeys.sk(e.at, id),
+          GSI2PK: auditKeys.byActorPk(tenant, e.actor),
+          GSI2SK: auditKeys.sk(e.at, id),
+          entity: "audit",
+          ...entry,
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+  };
+}
+
+export interface AuditQuery {
+  entityId?: string;
+  userId?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _s, entity: _e, ...rest } = item;
+  return rest as unknown as AuditEntry;
+}
+
+/** Newest first; by entity (main table) or by actor (GSI2), optionally within [from, to]. */
+export async function queryAudit(tenant: string, q: AuditQuery) {
+  const scope = JSON.stringify(["audit", q.entityId, q.userId, q.from, q.to]);
+  const start = decodeCursor<Record<string, unknown>>(tenant, scope, q.cursor);
+  const byEntity = q.entityId !== undefined;
+  const pkName = byEntity ? "PK" : "GSI2PK";
+  const skName = byEntity ? "SK" : "GSI2SK";
+  const pk = byEntity ? auditKeys.pk(tenant, q.entityId!) : auditKeys.byActorPk(tenant, q.userId!);
+  const names: Record<string, string> = { "#pk": pkName };
+  const values: Record<string, unknown> = { ":pk": pk };
+  let cond = "#pk = :pk";
+  if (q.from || q.to) {
+    names["#sk"] = skName;
+    values[":from"] = q.from ?? "0";
+    values[":to"] = `${q.to ?? "9999"}\uffff`;
+    cond += " AND #sk BETWEEN :from AND :to";
+  }
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: env.TABLE_NAME,
+      IndexName: byEntity ? undefined : "GSI2",
+      KeyConditionExpression: cond,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+      Limit: q.limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  const entries = (res.Items ?? []).filter((i) => i.entity === "audit").map(toEntry);
+  // When filtering by both, the entity partition is read and the actor applied as a filter.
+  const items = byEntity && q.userId ? entries.filter((e) => e.actor === q.userId) : entries;
+  return { items, nextCursor: res.LastEvaluatedKey ? encodeCursor(tenant, scope, res.LastEvaluatedKey) : null };
+}

@@ -1,0 +1,180 @@
+// DynamoDB access for contacts: items in their customer's collection, written together with the customer's
+// contact counter and primary-contact pointer.
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { ddb } from "../../db/client.ts";
+import { type GuardedItem, transact } from "../../db/transact.ts";
+import { ConflictError, NotFoundError } from "../../http/errors.ts";
+import { customerKeys as K } from "../customers/keys.ts";
+import type { Contact } from "./schemas.ts";
+
+const table = () => env.TABLE_NAME;
+
+export function toContact(item: Record<string, unknown>): Contact {
+  const { PK: _p, SK: _s, entity: _e, ...rest } = item;
+  return rest as Contact;
+}
+
+export async function getContact(tenant: string, customerId: string, id: string): Promise<Contact | undefined> {
+  const res = await ddb.send(
+    new GetCommand({
+      TableName: table(),
+      Key: { PK: K.pk(tenant, customerId), SK: K.contactSk(id) },
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item ? toContact(res.Item) : undefined;
+}
+
+export async function queryContacts(
+  tenant: string,
+  customerId: string,
+  limit: number,
+  start: Record<string, unknown> | undefined,
+) {
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: "PK = :pk AND begins_with(SK, :c)",
+      ExpressionAttributeValues: { ":pk": K.pk(tenant, customerId), ":c": K.contactPrefix() },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  return { items: (res.Items ?? []).map(toContact), state: res.LastEvaluatedKey };
+}
+
+const contactStale = (id: string) => () =>
+  new ConflictError(`contact ${id} was changed by someone else; read it again and retry with the new version`);
+
+/** The profile update that keeps the contact counter and the primary pointer, conditional on the customer being live. */
+function profileUpdate(
+  tenant: string,
+  customerId: string,
+  change: { countDelta: number; primary?: { from: string | undefined; to: string | null } },
+): GuardedItem {
+  const values: Record<string, unknown> = { ":d": change.countDelta };
+  let expr = "ADD stats.contactCount :d";
+  let cond = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
+  if (change.primary) {
+    expr = change.primary.to
+      ? `SET primaryContactId = :to ${expr}`
+      : `REMOVE primaryContactId ${expr}`;
+    if (change.primary.to) values[":to"] = change.primary.to;
+    if (change.primary.from) {
+      cond += " AND primaryContactId = :from";
+      values[":from"] = change.primary.from;
+    } else {
+      cond += " AND attribute_not_exists(primaryContactId)";
+    }
+  }
+  return {
+    item: {
+      Update: {
+        TableName: table(),
+        Key: { PK: K.pk(tenant, customerId), SK: K.profileSk() },
+        UpdateExpression: expr,
+        ConditionExpression: cond,
+        ExpressionAttributeValues: values,
+      },
+    },
+    onConditionFailed: () =>
+      new ConflictError("the customer changed meanwhile (deleted, or its primary contact changed); try again"),
+  };
+}
+
+/** Clears the primary flag of the contact that had it. */
+function demote(tenant: string, customerId: string, contactId: string, at: string, by: string): GuardedItem {
+  return {
+    item: {
+      Update: {
+        TableName: table(),
+        Key: { PK: K.pk(tenant, customerId), SK: K.contactSk(contactId) },
+        UpdateExpression: "SET isPrimary = :f, updatedAt = :at, updatedBy = :by ADD version :one",
+        ConditionExpression: "attribute_exists(PK) AND isPrimary = :t",
+        ExpressionAttributeValues: { ":f": false, ":t": true, ":at": at, ":by": by, ":one": 1 },
+      },
+    },
+    onConditionFailed: () => new ConflictError("the primary contact changed meanwhile; try again"),
+  };
+}
+
+export interface PrimaryChange {
+  /** The customer's primary contact id as read. */
+  from: string | undefined;
+  /** The new primary contact, or null to clear it. */
+  to: string | null;
+}
+
+export async function insertContact(
+  tenant: string,
+  c: Contact,
+  primary: PrimaryChange | undefined,
+  extras: GuardedItem[],
+) {
+  await transact([
+    ...extras,
+    profileUpdate(tenant, c.customerId, { countDelta: 1, primary }),
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: { PK: K.pk(tenant, c.customerId), SK: K.contactSk(c.id), entity: "contact", ...c },
+          ConditionExpression: "attribute_not_exists(PK)",
+        },
+      },
+      onConditionFailed: () => new ConflictError(`contact ${c.id} already exists`),
+    },
+    ...(primary?.from && primary.from !== c.id ? [demote(tenant, c.customerId, primary.from, c.createdAt, c.createdBy)] : []),
+  ]);
+}
+
+export async function replaceContact(
+  tenant: string,
+  before: Contact,
+  after: Contact,
+  primary: PrimaryChange | undefined,
+  extras: GuardedItem[],
+) {
+  await transact([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: { PK: K.pk(tenant, after.customerId), SK: K.contactSk(after.id), entity: "contact", ...after },
+          ConditionExpression: "version = :v",
+          ExpressionAttributeValues: { ":v": before.version },
+        },
+      },
+      onConditionFailed: contactStale(before.id),
+    },
+    ...(primary ? [profileUpdate(tenant, after.customerId, { countDelta: 0, primary })] : []),
+    ...(primary?.from && primary.from !== after.id
+      ? [demote(tenant, after.customerId, primary.from, after.updatedAt, after.updatedBy)]
+      : []),
+    ...extras,
+  ]);
+}
+
+export async function removeContact(
+  tenant: string,
+  before: Contact,
+  primary: PrimaryChange | undefined,
+  extras: GuardedItem[],
+) {
+  await transact([
+    {
+      item: {
+        Delete: {
+          TableName: table(),
+          Key: { PK: K.pk(tenant, before.customerId), SK: K.contactSk(before.id) },
+          ConditionExpression: "version = :v",
+          ExpressionAttributeValues: { ":v": before.version },
+        },
+      },
+      onConditionFailed: contactStale(before.id),
+    },
+    profileUpdate(tenant, before.customerId, { countDelta: -1, primary }),
+    ...extras,
+  ]);
+}

@@ -1,0 +1,35 @@
+// Every DynamoDB key of the customer aggregate (profile, contacts, search tokens, uniqueness guards) is built here.
+import { shardOf } from "../../db/ids.ts";
+
+/**
+ * Item collection per customer: PK = T#<tenant>#CUST#<id>. Sort keys sort as CONTACT# < PROFILE < ~S# so that the
+ * 360 view reads everything but search tokens with one Query (SK < "~").
+ */
+export const customerKeys = {
+  pk: (tenant: string, id: string) => `T#${tenant}#CUST#${id}`,
+  profileSk: () => "PROFILE",
+  contactSk: (contactId: string) => `CONTACT#${contactId}`,
+  contactPrefix: () => "CONTACT#",
+  /** Everything below this sort key belongs to the customer's record (search token items sort after it). */
+  collectionEnd: () => "~",
+  searchSk: (token: string) => `~S#${token}`,
+
+  /** GSI1: the tenant's customers, spread over shards so no single partition takes every write. */
+  listPk: (tenant: string, shard: number) => `T#${tenant}#CUSTS#${shard}`,
+  binPk: (tenant: string, shard: number) => `T#${tenant}#CUSTBIN#${shard}`,
+  listSk: (id: string) => id,
+  shard: (id: string, shards: number) => shardOf(id, shards),
+
+  /** GSI2: customers by owner (one partition per owner). */
+  ownerPk: (tenant: string, ownerId: string) => `T#${tenant}#OWNER#${ownerId}`,
+  ownerSk: (id: string) => `CUST#${id}`,
+
+  /** GSI3: prefix search; partitioned by the token's first character so a search reads one partition. */
+  searchPk: (tenant: string, token: string) => `T#${tenant}#SRCH#${Array.from(token)[0] ?? ""}`,
+  searchGsiSk: (token: string, id: string) => `${token}#${id}`,
+
+  /** Uniqueness guards, one item per taken value. */
+  codeGuardPk: (tenant: string, code: string) => `T#${tenant}#CUSTCODE#${code.toUpperCase()}`,
+  usccGuardPk: (tenant: string, uscc: string) => `T#${tenant}#USCC#${uscc}`,
+  guardSk: () => "GUARD",
+};

@@ -1,0 +1,392 @@
+// All DynamoDB access for customers: the profile item, its search tokens and uniqueness guards, and the list indexes.
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { ddb } from "../../db/client.ts";
+import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
+import { type GuardedItem, transact } from "../../db/transact.ts";
+import { ConflictError, NotFoundError } from "../../http/errors.ts";
+import { type Condition, matches, toFilterExpression } from "./filters.ts";
+import { customerKeys as K } from "./keys.ts";
+import type { Customer } from "./schemas.ts";
+
+/** A stored customer profile: the API fields plus keys and the search tokens it is indexed under. */
+export type CustomerItem = Customer & { searchTokens: string[] } & Record<string, unknown>;
+
+const KEY_ATTRS = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "entity", "searchTokens"];
+
+/** The API view of a stored profile. */
+export function toCustomer(item: Record<string, unknown>): Customer {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!KEY_ATTRS.includes(k)) out[k] = v;
+  return out as Customer;
+}
+
+const table = () => env.TABLE_NAME;
+const shards = () => env.LIST_SHARDS;
+
+function conflict(path: string, message: string) {
+  return () => new ConflictError(message, [{ path, message }]);
+}
+
+function guardPut(pk: string, customerId: string, path: string, label: string): GuardedItem {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: { PK: pk, SK: K.guardSk(), entity: "guard", customerId },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+    onConditionFailed: conflict(path, `${label} is already used by another customer`),
+  };
+}
+
+function guardDelete(pk: string, customerId: string): GuardedItem {
+  return {
+    item: {
+      Delete: {
+        TableName: table(),
+        Key: { PK: pk, SK: K.guardSk() },
+        ConditionExpression: "customerId = :id",
+        ExpressionAttributeValues: { ":id": customerId },
+      },
+    },
+  };
+}
+
+function searchPut(tenant: string, id: string, token: string, tokens: string[]): GuardedItem {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: {
+          PK: K.pk(tenant, id),
+          SK: K.searchSk(token),
+          entity: "customer-search",
+          customerId: id,
+          token,
+          tokens,
+          GSI3PK: K.searchPk(tenant, token),
+          GSI3SK: K.searchGsiSk(token, id),
+        },
+      },
+    },
+  };
+}
+
+function searchDelete(tenant: string, id: string, token: string): GuardedItem {
+  return { item: { Delete: { TableName: table(), Key: { PK: K.pk(tenant, id), SK: K.searchSk(token) } } } };
+}
+
+function listKeys(tenant: string, id: string, ownerId: string) {
+  return {
+    GSI1PK: K.listPk(tenant, K.shard(id, shards())),
+    GSI1SK: K.listSk(id),
+    GSI2PK: K.ownerPk(tenant, ownerId),
+    GSI2SK: K.ownerSk(id),
+  };
+}
+
+const stale = (id: string) => () =>
+  new ConflictError(`customer ${id} was changed by someone else; read it again and retry with the new version`);
+
+/** Reads a profile with a strongly consistent read. */
+export async function getCustomerItem(tenant: string, id: string): Promise<CustomerItem | undefined> {
+  const res = await ddb.send(
+    new GetCommand({ TableName: table(), Key: { PK: K.pk(tenant, id), SK: K.profileSk() }, ConsistentRead: true }),
+  );
+  return res.Item as CustomerItem | undefined;
+}
+
+/** Everything in the customer's item collection except search tokens: one Query (continued only past 1 MB). */
+export async function readCollection(tenant: string, id: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "PK = :pk AND SK < :end",
+        ExpressionAttributeValues: { ":pk": K.pk(tenant, id), ":end": K.collectionEnd() },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Creates the profile with its guards (code, USCC) and search tokens, plus `extras` (audit, idempotency), atomically. */
+export async function insertCustomer(
+  tenant: string,
+  c: Customer,
+  tokens: string[],
+  extras: GuardedItem[],
+): Promise<void> {
+  const items: GuardedItem[] = [
+    ...extras,
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: {
+            PK: K.pk(tenant, c.id),
+            SK: K.profileSk(),
+            entity: "customer",
+            ...listKeys(tenant, c.id, c.ownerId),
+            ...c,
+            searchTokens: tokens,
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        },
+      },
+      onConditionFailed: () => new ConflictError("a customer with this id already exists"),
+    },
+    guardPut(K.codeGuardPk(tenant, c.code), c.id, "code", `code ${c.code}`),
+    ...(c.uscc ? [guardPut(K.usccGuardPk(tenant, c.uscc), c.id, "uscc", `unified social credit code ${c.uscc}`)] : []),
+    ...tokens.map((t) => searchPut(tenant, c.id, t, tokens)),
+  ];
+  await transact(items);
+}
+
+/**
+ * Applies a change to a live profile if its version is still `before.version`: SET and REMOVE only the changed fields
+ * (so counters maintained by other writers are never overwritten), moving guards and search tokens with it.
+ */
+export async function updateCustomer(
+  tenant: string,
+  before: CustomerItem,
+  change: { set: Record<string, unknown>; remove: string[]; tokens: string[] },
+  extras: GuardedItem[],
+): Promise<void> {
+  const id = before.id;
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":expected": before.version };
+  const sets: string[] = [];
+  const set: Record<string, unknown> = { ...change.set, searchTokens: change.tokens };
+  if (typeof set.ownerId === "string" && set.ownerId !== before.ownerId) {
+    set.GSI2PK = K.ownerPk(tenant, set.ownerId);
+  }
+  Object.entries(set).forEach(([k, v], i) => {
+    names[`#s${i}`] = k;
+    values[`:s${i}`] = v;
+    sets.push(`#s${i} = :s${i}`);
+  });
+  const removes = change.remove.map((k, i) => {
+    names[`#r${i}`] = k;
+    return `#r${i}`;
+  });
+  const items: GuardedItem[] = [
+    {
+      item: {
+        Update: {
+          TableName: table(),
+          Key: { PK: K.pk(tenant, id), SK: K.profileSk() },
+          UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+          ConditionExpression: "version = :expected AND attribute_not_exists(deletedAt)",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      onConditionFailed: stale(id),
+    },
+  ];
+  const newCode = (change.set.code as string | undefined) ?? before.code;
+  if (newCode.toUpperCase() !== before.code.toUpperCase()) {
+    items.push(guardDelete(K.codeGuardPk(tenant, before.code), id));
+    items.push(guardPut(K.codeGuardPk(tenant, newCode), id, "code", `code ${newCode}`));
+  }
+  const newUscc = change.remove.includes("uscc") ? undefined : ((change.set.uscc as string | undefined) ?? before.uscc);
+  if (newUscc !== before.uscc) {
+    if (before.uscc) items.push(guardDelete(K.usccGuardPk(tenant, before.uscc), id));
+    if (newUscc) {
+      items.push(guardPut(K.usccGuardPk(tenant, newUscc), id, "uscc", `unified social credit code ${newUscc}`));
+    }
+  }
+  const old = before.searchTokens ?? [];
+  if (JSON.stringify(old) !== JSON.stringify(change.tokens)) {
+    items.push(...old.filter((t) => !change.tokens.includes(t)).map((t) => searchDelete(tenant, id, t)));
+    items.push(...change.tokens.map((t) => searchPut(tenant, id, t, change.tokens)));
+  }
+  await transact([...items, ...extras]);
+}
+
+/** Moves a live customer to the recycle bin: off the list, owner and search indexes; guards stay reserved. */
+export async function binCustomer(
+  tenant: string,
+  before: CustomerItem,
+  meta: { at: string; by: string },
+  extras: GuardedItem[],
+): Promise<void> {
+  const id = before.id;
+  await transact([
+    {
+      item: {
+        Update: {
+          TableName: table(),
+          Key: { PK: K.pk(tenant, id), SK: K.profileSk() },
+          UpdateExpression:
+            "SET deletedAt = :at, deletedBy = :by, updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :bin REMOVE GSI2PK, GSI2SK",
+          ConditionExpression: "version = :expected AND attribute_not_exists(deletedAt)",
+          ExpressionAttributeValues: {
+            ":at": meta.at,
+            ":by": meta.by,
+            ":next": before.version + 1,
+            ":expected": before.version,
+            ":bin": K.binPk(tenant, K.shard(id, shards())),
+          },
+        },
+      },
+      onConditionFailed: stale(id),
+    },
+    ...(before.searchTokens ?? []).map((t) => searchDelete(tenant, id, t)),
+    ...extras,
+  ]);
+}
+
+/** Brings a customer back from the recycle bin onto every index. */
+export async function unbinCustomer(
+  tenant: string,
+  before: CustomerItem,
+  meta: { at: string; by: string },
+  extras: GuardedItem[],
+): Promise<void> {
+  const id = before.id;
+  const keys = listKeys(tenant, id, before.ownerId);
+  const tokens = before.searchTokens ?? [];
+  await transact([
+    {
+      item: {
+        Update: {
+          TableName: table(),
+          Key: { PK: K.pk(tenant, id), SK: K.profileSk() },
+          UpdateExpression:
+            "SET updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :l1, GSI1SK = :s1, GSI2PK = :l2, GSI2SK = :s2 REMOVE deletedAt, deletedBy",
+          ConditionExpression: "version = :expected AND attribute_exists(deletedAt)",
+          ExpressionAttributeValues: {
+            ":at": meta.at,
+            ":by": meta.by,
+            ":next": before.version + 1,
+            ":expected": before.version,
+            ":l1": keys.GSI1PK,
+            ":s1": keys.GSI1SK,
+            ":l2": keys.GSI2PK,
+            ":s2": keys.GSI2SK,
+          },
+        },
+      },
+      onConditionFailed: stale(id),
+    },
+    ...tokens.map((t) => searchPut(tenant, id, t, tokens)),
+    ...extras,
+  ]);
+}
+
+export interface ListPage {
+  items: CustomerItem[];
+  /** Where the next page starts; undefined at the end. */
+  state?: unknown;
+}
+
+/** Newest first across the tenant's list shards (or the recycle bin), filtered. */
+export async function listAll(
+  tenant: string,
+  conds: Condition[],
+  limit: number,
+  state: ShardCursor | undefined,
+  bin: boolean,
+): Promise<ListPage> {
+  const partitions = Array.from({ length: shards() }, (_, s) => (bin ? K.binPk(tenant, s) : K.listPk(tenant, s)));
+  const res = await mergedQuery({
+    index: "GSI1",
+    partitions,
+    limit,
+    descending: true,
+    filter: toFilterExpression(conds),
+    state,
+  });
+  return { items: res.items as CustomerItem[], state: res.state };
+}
+
+/** Newest first among one owner's customers, filtered. */
+export async function listByOwner(
+  tenant: string,
+  ownerId: string,
+  conds: Condition[],
+  limit: number,
+  start: Record<string, unknown> | undefined,
+): Promise<ListPage> {
+  const filter = toFilterExpression(conds);
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: "GSI2",
+      KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :cust)",
+      FilterExpression: filter?.expression,
+      ExpressionAttributeNames: filter?.names,
+      ExpressionAttributeValues: { ":pk": K.ownerPk(tenant, ownerId), ":cust": K.ownerSk(""), ...filter?.values },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  return { items: (res.Items ?? []) as CustomerItem[], state: res.LastEvaluatedKey };
+}
+
+async function batchGetProfiles(tenant: string, ids: string[]): Promise<Map<string, CustomerItem>> {
+  const found = new Map<string, CustomerItem>();
+  for (let i = 0; i < ids.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = ids
+      .slice(i, i + 100)
+      .map((id) => ({ PK: K.pk(tenant, id), SK: K.profileSk() }));
+    for (let attempt = 0; keys?.length; attempt++) {
+      const res: BatchGetCommandOutput = await ddb.send(new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }));
+      for (const item of res.Responses?.[table()] ?? []) found.set(item.id as string, item as CustomerItem);
+      keys = res.UnprocessedKeys?.[table()]?.Keys;
+      if (keys?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+    }
+  }
+  return found;
+}
+
+/**
+ * Prefix search over names, codes and pinyin: one Query of the partition of the query's first character. A customer
+ * matches through its smallest matching token only, so it appears once across all pages.
+ */
+export async function searchCustomers(
+  tenant: string,
+  query: string,
+  conds: Condition[],
+  limit: number,
+  start: Record<string, unknown> | undefined,
+): Promise<ListPage> {
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: "GSI3",
+      KeyConditionExpression: "GSI3PK = :pk AND begins_with(GSI3SK, :q)",
+      ExpressionAttributeValues: { ":pk": K.searchPk(tenant, query), ":q": query },
+      Limit: limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  const hits = (res.Items ?? []).filter((h) => {
+    const first = (h.tokens as string[]).filter((t) => t.startsWith(query)).sort()[0];
+    return first === h.token;
+  });
+  const ids = hits.map((h) => h.customerId as string);
+  const profiles = await batchGetProfiles(tenant, ids);
+  const items = ids
+    .map((id) => profiles.get(id))
+    .filter((p): p is CustomerItem => !!p && !p.deletedAt && matches(p, conds));
+  return { items, state: res.LastEvaluatedKey };
+}
+
+/** Throws 404 unless the customer exists, is live and belongs to the tenant. */
+export async function requireLiveCustomer(tenant: string, id: string): Promise<CustomerItem> {
+  const item = await getCustomerItem(tenant, id);
+  if (!item || item.deletedAt) throw new NotFoundError(`customer ${id} not found`);
+  return item;
+}

@@ -1,0 +1,271 @@
+// Customer use cases: create (numbered, unique, idempotent), read, update with optimistic locking, bin and restore,
+// list/search and the 360 view. Every write carries its audit entry in the same transaction.
+// adapter --> (use case) --> domain & repositories
+import type { Caller } from "../../auth/claims.ts";
+import { requireWriter } from "../../auth/claims.ts";
+import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
+import { newId } from "../../db/ids.ts";
+import type { ShardCursor } from "../../db/sharded.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../http/errors.ts";
+import { auditPut } from "../audit/audit.ts";
+import { toContact } from "../contacts/repository.ts";
+import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
+import { counterKey, renderCode } from "../settings/code-pattern.ts";
+import { getSettings, nextSequence } from "../settings/settings.ts";
+import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
+import { conditionsOf } from "./filters.ts";
+import {
+  binCustomer,
+  type CustomerItem,
+  getCustomerItem,
+  insertCustomer,
+  listAll,
+  listByOwner,
+  readCollection,
+  requireLiveCustomer,
+  searchCustomers,
+  toCustomer,
+  unbinCustomer,
+  updateCustomer,
+} from "./repository.ts";
+import {
+  CLEARABLE,
+  type Customer,
+  type CustomerCreate,
+  type CustomerListQuery,
+  type CustomerPatch,
+} from "./schemas.ts";
+
+/** The customer as the API shows it (with the region's name for display). */
+export function present(item: Record<string, unknown>): Customer {
+  const c = toCustomer(item);
+  const name = c.region ? regionName(c.region) : undefined;
+  return name ? { ...c, regionName: name } : c;
+}
+
+/** The image kept in audit entries: the stored fields, without derived display fields. */
+const image = (c: Customer) => ({ ...c }) as Record<string, unknown>;
+
+const MAX_AUTO_CODE_ATTEMPTS = 5;
+
+/** Creates a customer; numbers its code from the tenant's pattern when absent. Replays on a repeated key. */
+export async function createCustomer(
+  caller: Caller,
+  input: CustomerCreate,
+  idem: IdempotencyContext | undefined,
+  requestId?: string,
+) {
+  requireWriter(caller);
+  return once(idem, async (record) => {
+    const settings = input.code ? undefined : await getSettings(caller.tenant);
+    for (let attempt = 1; ; attempt++) {
+      const now = new Date();
+      let code = input.code;
+      if (!code) {
+        const pattern = settings!.customerCodePattern;
+        const seq = await nextSequence(caller.tenant, "CUSTCODE", counterKey(pattern, now, settings!.timeZone));
+        code = renderCode(pattern, now, settings!.timeZone, seq);
+      }
+      const at = now.toISOString();
+      const customer: Customer = {
+        id: newId(now.getTime()),
+        ...input,
+        code,
+        ownerId: input.ownerId ?? caller.userId,
+        ...(caller.dept ? { deptId: caller.dept } : {}),
+        categories: {},
+        stats: { contactCount: 0 },
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+        createdBy: caller.userId,
+        updatedBy: caller.userId,
+      };
+      const body = present(customer);
+      const result = { status: 201, body };
+      const extras = [
+        record(result),
+        auditPut(caller.tenant, {
+          at,
+          actor: caller.userId,
+          action: "create",
+          entityType: "customer",
+          entityId: customer.id,
+          before: null,
+          after: image(customer),
+          requestId,
+        }),
+      ].filter((x) => x !== undefined);
+      try {
+        await insertCustomer(caller.tenant, customer, searchTokens(customer.name, customer.code), extras);
+        return result;
+      } catch (err) {
+        const codeTaken = err instanceof ConflictError && err.errors?.[0]?.path === "code";
+        if (codeTaken && !input.code && attempt < MAX_AUTO_CODE_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  });
+}
+
+/** A live customer of the caller's tenant, or 404. */
+export async function getCustomer(caller: Caller, id: string): Promise<Customer> {
+  return present(await requireLiveCustomer(caller.tenant, id));
+}
+
+/** Applies a PATCH if `expected` is still the customer's version. */
+export async function patchCustomer(
+  caller: Caller,
+  id: string,
+  patch: CustomerPatch,
+  expected: number,
+  requestId?: string,
+): Promise<Customer> {
+  requireWriter(caller);
+  const before = await requireLiveCustomer(caller.tenant, id);
+  if (before.version !== expected) {
+    throw new ConflictError(`customer ${id} is at version ${before.version}, not ${expected}; read it again`);
+  }
+  const { version: _v, ...fields } = patch;
+  const set: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    if (v === null) {
+      if ((CLEARABLE as readonly string[]).includes(k) && before[k] !== undefined) remove.push(k);
+    } else if (JSON.stringify(v) !== JSON.stringify(before[k])) {
+      set[k] = v;
+    }
+  }
+  const type = (set.type as string | undefined) ?? before.type;
+  const uscc = remove.includes("uscc") ? undefined : ((set.uscc as string | undefined) ?? before.uscc);
+  if (type === "individual" && uscc) {
+    throw new ValidationError("request body is invalid", [
+      { path: "uscc", message: "a unified social credit code applies to enterprises" },
+    ]);
+  }
+  if (!Object.keys(set).length && !remove.length) return present(before);
+  const at = new Date().toISOString();
+  Object.assign(set, { version: before.version + 1, updatedAt: at, updatedBy: caller.userId });
+  const after: Record<string, unknown> = { ...toCustomer(before), ...set };
+  for (const k of remove) delete after[k];
+  const tokens = searchTokens(after.name as string, after.code as string);
+  await updateCustomer(caller.tenant, before, { set, remove, tokens }, [
+    auditPut(caller.tenant, {
+      at,
+      actor: caller.userId,
+      action: "update",
+      entityType: "customer",
+      entityId: id,
+      before: image(toCustomer(before)),
+      after,
+      requestId,
+    }),
+  ]);
+  return present(after);
+}
+
+/** Moves a customer to the recycle bin (If-Match optional: when given it must be current). */
+export async function deleteCustomer(
+  caller: Caller,
+  id: string,
+  expected: number | undefined,
+  requestId?: string,
+): Promise<Customer> {
+  requireWriter(caller);
+  const before = await requireLiveCustomer(caller.tenant, id);
+  if (expected !== undefined && before.version !== expected) {
+    throw new ConflictError(`customer ${id} is at version ${before.version}, not ${expected}`);
+  }
+  const at = new Date().toISOString();
+  const after = {
+    ...toCustomer(before),
+    deletedAt: at,
+    deletedBy: caller.userId,
+    updatedAt: at,
+    updatedBy: caller.userId,
+    version: before.version + 1,
+  };
+  await binCustomer(caller.tenant, before, { at, by: caller.userId }, [
+    auditPut(caller.tenant, {
+      at,
+      actor: caller.userId,
+      action: "delete",
+      entityType: "customer",
+      entityId: id,
+      before: image(toCustomer(before)),
+      after,
+      requestId,
+    }),
+  ]);
+  return present(after);
+}
+
+/** Brings a customer back from the recycle bin. */
+export async function restoreCustomer(caller: Caller, id: string, requestId?: string): Promise<Customer> {
+  requireWriter(caller);
+  const before = await getCustomerItem(caller.tenant, id);
+  if (!before) throw new NotFoundError(`customer ${id} not found`);
+  if (!before.deletedAt) throw new ConflictError(`customer ${id} is not in the recycle bin`);
+  const at = new Date().toISOString();
+  const { deletedAt: _d, deletedBy: _b, ...live } = toCustomer(before);
+  const after = { ...live, updatedAt: at, updatedBy: caller.userId, version: before.version + 1 };
+  await unbinCustomer(caller.tenant, before, { at, by: caller.userId }, [
+    auditPut(caller.tenant, {
+      at,
+      actor: caller.userId,
+      action: "restore",
+      entityType: "customer",
+      entityId: id,
+      before: image(toCustomer(before)),
+      after,
+      requestId,
+    }),
+  ]);
+  return present(after);
+}
+
+/** Lists customers: by search prefix, by owner, or across the tenant (or its recycle bin), with filters. */
+export async function listCustomers(caller: Caller, q: CustomerListQuery) {
+  const { cursor, limit, ...shape } = q;
+  const scope = JSON.stringify(["customers", shape]);
+  const state = decodeCursor<unknown>(caller.tenant, scope, cursor);
+  const bin = q.deleted === "true";
+  let page: { items: CustomerItem[]; state?: unknown };
+  if (q.q && !bin) {
+    const query = normalizeQuery(q.q);
+    if (!query) return { items: [], nextCursor: null };
+    page = await searchCustomers(caller.tenant, query, conditionsOf(q, false), limit, state as never);
+  } else if (q.owner && !bin) {
+    page = await listByOwner(caller.tenant, q.owner, conditionsOf(q, true), limit, state as never);
+  } else {
+    const conds = conditionsOf(q, false);
+    page = await listAll(caller.tenant, conds, limit, state as ShardCursor | undefined, bin);
+    if (bin && q.q) {
+      const query = normalizeQuery(q.q);
+      page.items = page.items.filter((i) => (i.searchTokens ?? []).some((t) => t.startsWith(query)));
+    }
+  }
+  return {
+    items: page.items.map(present),
+    nextCursor: page.state ? encodeCursor(caller.tenant, scope, page.state) : null,
+  };
+}
+
+/** The customer with everything in its item collection, read with one Query. */
+export async function customer360(caller: Caller, id: string) {
+  const items = await readCollection(caller.tenant, id);
+  const profile = items.find((i) => i.entity === "customer");
+  if (!profile || profile.deletedAt) throw new NotFoundError(`customer ${id} not found`);
+  const byEntity = (e: string) => items.filter((i) => i.entity === e);
+  const customer = present(profile);
+  return {
+    customer,
+    contacts: byEntity("contact").map(toContact),
+    orders: [],
+    interactions: [],
+    openTasks: [],
+    categories: customer.categories ?? {},
+    valueScore: null,
+  };
+}

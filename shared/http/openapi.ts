@@ -1,0 +1,149 @@
+// The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with.
+import { z } from "zod";
+import { httpFunctions } from "../../functions/manifest.ts";
+import { AuditQuerySchema as AuditQuerySchemaDoc } from "../domain/audit/query.ts";
+import {
+  ContactCreateSchema,
+  ContactListQuerySchema,
+  ContactListSchema,
+  ContactPatchSchema,
+  ContactSchema,
+} from "../domain/contacts/schemas.ts";
+import {
+  CustomerCreateSchema,
+  CustomerListQuerySchema,
+  CustomerListSchema,
+  CustomerPatchSchema,
+  CustomerSchema,
+} from "../domain/customers/schemas.ts";
+import { SettingsPutSchema } from "../domain/settings/settings.ts";
+
+interface Op {
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  response?: z.ZodType;
+  status?: number;
+  idempotent?: boolean;
+  ifMatch?: boolean;
+}
+
+const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** What each route takes and returns; routes missing here still appear, from the manifest, with a bare entry. */
+const ops: Record<string, Op> = {
+  "GET /v1/health": { summary: "Liveness", response: z.object({ status: z.literal("ok") }) },
+  "POST /v1/customers": {
+    summary: "Create a customer (code numbered from the tenant pattern when absent)",
+    body: CustomerCreateSchema,
+    response: CustomerSchema,
+    status: 201,
+    idempotent: true,
+  },
+  "GET /v1/customers": {
+    summary: "List, filter and search customers (q: prefix of name, code or pinyin)",
+    query: CustomerListQuerySchema,
+    response: CustomerListSchema,
+  },
+  "GET /v1/customers/{id}": { summary: "Read a customer", response: CustomerSchema },
+  "PATCH /v1/customers/{id}": {
+    summary: "Update a customer (If-Match or body version required; null clears a field)",
+    body: CustomerPatchSchema,
+    response: CustomerSchema,
+    ifMatch: true,
+  },
+  "DELETE /v1/customers/{id}": { summary: "Move a customer to the recycle bin", response: CustomerSchema },
+  "POST /v1/customers/{id}/restore": { summary: "Restore a customer from the recycle bin", response: CustomerSchema },
+  "GET /v1/customers/{id}/360": {
+    summary: "Profile, contacts, orders, interactions, open tasks, categories, value score (one Query)",
+    response: z.object({ customer: CustomerSchema, contacts: z.array(ContactSchema) }).loose(),
+  },
+  "POST /v1/customers/{id}/contacts": {
+    summary: "Add a contact",
+    body: ContactCreateSchema,
+    response: ContactSchema,
+    status: 201,
+    idempotent: true,
+  },
+  "GET /v1/customers/{id}/contacts": {
+    summary: "List a customer's contacts",
+    query: ContactListQuerySchema,
+    response: ContactListSchema,
+  },
+  "GET /v1/customers/{id}/contacts/{contactId}": { summary: "Read a contact", response: ContactSchema },
+  "PATCH /v1/customers/{id}/contacts/{contactId}": {
+    summary: "Update a contact",
+    body: ContactPatchSchema,
+    response: ContactSchema,
+    ifMatch: true,
+  },
+  "DELETE /v1/customers/{id}/contacts/{contactId}": { summary: "Delete a contact", status: 204 },
+  "GET /v1/audit": { summary: "Change history by entityId or userId", query: AuditQuerySchemaDoc },
+  "GET /v1/settings": { summary: "Tenant settings" },
+  "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
+};
+
+const schema = (s: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }) as Record<string, unknown>;
+
+/** Builds the OpenAPI document for every route in the manifest. */
+export function buildOpenApi(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [group, fn] of Object.entries(httpFunctions)) {
+    for (const route of fn.routes) {
+      const key = `${route.method} ${route.path}`;
+      const op = ops[key] ?? { summary: key };
+      const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+        name: m[1],
+        in: "path",
+        required: true,
+        schema: { type: "string" },
+      }));
+      if (op.query) {
+        const props = (schema(op.query, "input").properties ?? {}) as Record<string, unknown>;
+        for (const [name, s] of Object.entries(props)) params.push({ name, in: "query", required: false, schema: s as never });
+      }
+      if (op.idempotent) params.push({ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } });
+      if (op.ifMatch) params.push({ name: "If-Match", in: "header", required: false, schema: { type: "string" } });
+      const problem = { "application/problem+json": { schema: schema(Problem, "output") } };
+      paths[route.path] ??= {};
+      paths[route.path]![route.method.toLowerCase()] = {
+        tags: [group],
+        summary: op.summary,
+        operationId: `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(\w)?/g, (_m, c: string) => (c ?? "").toUpperCase())}`,
+        ...(route.auth ? { security: [{ bearer: [] }] } : { security: [] }),
+        parameters: params,
+        ...(op.body
+          ? { requestBody: { required: true, content: { "application/json": { schema: schema(op.body, "input") } } } }
+          : {}),
+        responses: {
+          [String(op.status ?? 200)]: {
+            description: "success",
+            ...(op.response ? { content: { "application/json": { schema: schema(op.response, "output") } } } : {}),
+          },
+          "400": { description: "invalid input", content: problem },
+          ...(route.auth ? { "401": { description: "no or bad token" }, "403": { description: "role may not" } } : {}),
+          ...(route.path.includes("{") ? { "404": { description: "not found (or not yours)", content: problem } } : {}),
+          ...(op.ifMatch ? { "409": { description: "stale version", content: problem } } : {}),
+        },
+      };
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Customer master API",
+      version: "0.1.0",
+      description: "Customers, contacts and the CRM work around them. Errors are RFC 9457 problem+json.",
+    },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    paths,
+  };
+}
