@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    env: { LOG_LEVEL: "SILENT", TABLE_NAME: "unit-table", AWS_REGION: "us-east-1" },
+    env: {
+      LOG_LEVEL: "SILENT",
+      TABLE_NAME: "unit-table",
+      AWS_REGION: "us-east-1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       {
