@@ -14,6 +14,6 @@ export const handler = httpApi({
     const body = parse(SettingsPutSchema, req.body() ?? {});
     const version = expectedVersion(req.headers["if-match"], body.version)!;
     const { version: _v, ...s } = body;
-    return json(200, await putSettings(req.caller.tenant, req.caller.userId, s, version));
+    return json(200, await putSettings(req.caller.tenant, req.caller.userId, s, version, req.requestId));
   },
 });

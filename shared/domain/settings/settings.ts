@@ -1,9 +1,10 @@
 // Tenant settings (customer code pattern, time zone) and the counters that number customer codes.
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { transact } from "../../db/transact.ts";
+import { auditPut } from "../audit/audit.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { CodePatternSchema, DEFAULT_CODE_PATTERN } from "./code-pattern.ts";
 
@@ -56,28 +57,40 @@ export async function getSettings(tenant: string): Promise<Settings> {
   };
 }
 
-/** Saves settings if `expectedVersion` is still current (0 when none were saved yet). */
+/** Saves settings if `expectedVersion` is still current (0 when none were saved yet), with its audit entry. */
 export async function putSettings(
   tenant: string,
   userId: string,
   s: { customerCodePattern: string; timeZone: string },
   expectedVersion: number,
+  requestId?: string,
 ): Promise<Settings> {
+  const before = await getSettings(tenant);
   const now = new Date().toISOString();
   const next: Settings = { ...s, version: expectedVersion + 1, updatedAt: now, updatedBy: userId };
-  try {
-    await ddb.send(
-      new PutCommand({
-        TableName: env.TABLE_NAME,
-        Item: { PK: settingsKeys.pk(tenant), SK: settingsKeys.sk(), entity: "settings", ...next },
-        ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
-        ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
-      }),
-    );
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw new ConflictError("settings were changed meanwhile");
-    throw err;
-  }
+  await transact([
+    {
+      item: {
+        Put: {
+          TableName: env.TABLE_NAME,
+          Item: { PK: settingsKeys.pk(tenant), SK: settingsKeys.sk(), entity: "settings", ...next },
+          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
+        },
+      },
+      onConditionFailed: () => new ConflictError("settings were changed meanwhile; read them again"),
+    },
+    auditPut(tenant, {
+      at: now,
+      actor: userId,
+      action: expectedVersion === 0 ? "create" : "update",
+      entityType: "settings",
+      entityId: "settings",
+      before: before.version === 0 ? null : { ...before },
+      after: { ...next },
+      requestId,
+    }),
+  ]);
   return next;
 }
 
