@@ -80,11 +80,14 @@ export class LocalSqs {
     for (const s of this.sources.values()) s.start();
   }
 
-  /** Stops delivery, waits briefly for running batches, and writes every queue to disk; idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Stops delivery, waits up to `graceMs` for running batches, and writes every queue to disk; idempotent.
+   * Messages of a batch still running stay in the queue and come back after their visibility timeout.
+   */
+  stop(opts: { graceMs?: number } = {}): Promise<void> {
     this.stopped ??= (async () => {
-      await Promise.all([...this.sources.values()].map((s) => s.stop()));
-      await Promise.all([...this.byName.values()].map((q) => q.save()));
+      await Promise.all([...this.sources.values()].map((s) => s.stop(opts.graceMs)));
+      await Promise.all([...this.byName.values()].map((q) => q.close()));
     })();
     return this.stopped;
   }

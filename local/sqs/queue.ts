@@ -85,6 +85,7 @@ export class MessageQueue {
   /** Called when a redrive moves a message to the DLQ. */
   onDeadLetter: ((message: StoredMessage, target: MessageQueue) => void) | undefined;
   onPersistError: ((err: unknown) => void) | undefined;
+  private closed = false;
 
   private constructor(
     readonly name: string,
@@ -105,11 +106,17 @@ export class MessageQueue {
 
   /** Persists the current state; resolves when a snapshot at least as new as this call is on disk. */
   save(): Promise<void> {
-    return this.snapshot.save();
+    return this.closed ? Promise.resolve() : this.snapshot.save();
   }
 
   saveSync(): void {
-    this.snapshot.saveSync();
+    if (!this.closed) this.snapshot.saveSync();
+  }
+
+  /** Writes a last snapshot and stops writing: a handler finishing after shutdown must not overwrite a newer run's file. */
+  async close(): Promise<void> {
+    await this.save();
+    this.closed = true;
   }
 
   private changed(): void {
