@@ -23,9 +23,9 @@ export interface MergedQuery {
 }
 
 /**
- * Queries every partition (Limit = page size each, in parallel), merges by sort key, keeps the first `limit` items and
- * remembers, per partition, where the next page continues. A page may hold fewer items than `limit` when a filter
- * dropped some; `state` is undefined once every partition is exhausted.
+ * Queries every partition (Limit = page size each, in parallel), merges by sort key, keeps the first `limit` items that
+ * are certainly next in order and remembers, per partition, where the next page continues. A page may hold fewer items
+ * than `limit` (even none) when a filter dropped some; `state` is undefined once every partition is exhausted.
  */
 export async function mergedQuery(q: MergedQuery): Promise<{ items: Record<string, unknown>[]; state?: ShardCursor }> {
   const pkName = `${q.index}PK`;
@@ -59,7 +59,18 @@ export async function mergedQuery(q: MergedQuery): Promise<{ items: Record<strin
     const y = String(b.item[skName]);
     return x < y ? -sign : x > y ? sign : a.shard - b.shard;
   });
-  const taken = tagged.slice(0, q.limit);
+  // A partition that stopped early (Limit counted filtered-out rows, or 1 MB) may still hold rows that sort before
+  // rows of other partitions: serve only rows that come before every such partition's stopping point.
+  const frontiers = pages
+    .filter((p, shard) => start[shard] !== "done" && p.last)
+    .map((p) => String(p.last![skName]));
+  const eligible = frontiers.length
+    ? tagged.filter((t) => {
+        const sk = String(t.item[skName]);
+        return q.descending ? frontiers.every((f) => sk >= f) : frontiers.every((f) => sk <= f);
+      })
+    : tagged;
+  const taken = eligible.slice(0, q.limit);
   const next: ShardCursor = start.map((s, shard) => {
     if (s === "done") return "done";
     const page = pages[shard]!;

@@ -26,6 +26,19 @@ export interface IdempotencyContext {
   fingerprint: string;
 }
 
+/** JSON with object keys sorted, so the same body sent with its keys in another order has the same fingerprint. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
 /** Reads and checks the Idempotency-Key header; undefined when the request carries none. */
 export function idempotencyFrom(
   tenant: string,
@@ -38,7 +51,7 @@ export function idempotencyFrom(
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new BadRequestError("Idempotency-Key must be 1 to 255 printable ASCII characters");
   }
-  const fingerprint = createHash("sha256").update(route).update("\n").update(JSON.stringify(body ?? null)).digest("hex");
+  const fingerprint = createHash("sha256").update(route).update("\n").update(canonicalJson(body ?? null)).digest("hex");
   return { tenant, key, fingerprint };
 }
 

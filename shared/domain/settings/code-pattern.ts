@@ -16,6 +16,13 @@ export const CodePatternSchema = z
     if (seqs.length === 1 && (width < 1 || width > 12)) {
       ctx.addIssue({ code: "custom", message: "{seq:N} takes N from 1 to 12" });
     }
+    if (!/^([A-Za-z0-9]|\{)/.test(p)) {
+      ctx.addIssue({ code: "custom", message: "pattern must start with a letter, a digit or a token" });
+    }
+    const rendered = p.replace(TOKEN, (_m, tok: string) =>
+      tok === "yyyy" ? "2026" : tok.startsWith("seq") ? "9".repeat(width || 1) : "01",
+    );
+    if (rendered.length > 64) ctx.addIssue({ code: "custom", message: "codes from this pattern exceed 64 characters" });
     const literal = p.replace(TOKEN, "");
     if (!/^[A-Za-z0-9\-_./]*$/.test(literal)) {
       ctx.addIssue({ code: "custom", message: "pattern may contain only letters, digits, - _ . / and the tokens" });

@@ -75,6 +75,14 @@ describe("idempotencyFrom", () => {
     expect(otherBody.fingerprint).not.toBe(a.fingerprint);
     expect(otherRoute.fingerprint).not.toBe(a.fingerprint);
   });
+
+  it("treats the same body with its keys in another order as the same request", () => {
+    const a = idempotencyFrom("acme", "k", ROUTE, { name: "Acme", tags: ["x"], customFields: { b: 1, a: 2 } })!;
+    const b = idempotencyFrom("acme", "k", ROUTE, { customFields: { a: 2, b: 1 }, tags: ["x"], name: "Acme" })!;
+    const reordered = idempotencyFrom("acme", "k", ROUTE, { name: "Acme", tags: ["x"], customFields: { a: 1, b: 2 } })!;
+    expect(b.fingerprint).toBe(a.fingerprint);
+    expect(reordered.fingerprint).not.toBe(a.fingerprint);
+  });
 });
 
 describe("findReplay", () => {
