@@ -83,7 +83,7 @@ export class ApiFunction extends Construct {
     this.logGroup = new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
 
     // Own role instead of the default one, which would carry the AWSLambdaBasicExecutionRole managed policy
-    // (logs:* on every log group); this one may only write to its own log group.
+    // (create/write any log group); this one may only write to its own log group.
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `Execution role of ${props.entry} (${props.stage})`,
@@ -130,7 +130,8 @@ export class ApiFunction extends Construct {
       });
     } else if (!Stack.of(this).bundlingRequired) {
       // Only when bundling is skipped (infra tests, `cdk synth --exclusively` of another stack): a handler listed
-      // in the manifest but not written yet still yields a representative function. It is never deployable.
+      // in the manifest but not written yet still yields a representative function. It cannot reach a deployment:
+      // deploying this stack bundles it, and bundling a missing entry fails below.
       this.fn = new LambdaFunction(this, "Fn", {
         ...common,
         handler: "index.handler",
