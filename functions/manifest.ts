@@ -11,6 +11,9 @@ export interface RouteDef {
   auth: boolean;
 }
 
+/** Access a function needs to a bucket's objects. */
+export type BucketAccess = Partial<Record<"uploads" | "backups", "read" | "write" | "readwrite">>;
+
 export interface HttpFunctionDef {
   /** Path of the module that exports `handler`, relative to the repo root. */
   entry: string;
@@ -18,6 +21,7 @@ export interface HttpFunctionDef {
   table: "none" | "read" | "readwrite";
   /** Logical queue names it sends to. */
   sendsTo?: readonly string[];
+  buckets?: BucketAccess;
   routes: readonly RouteDef[];
 }
 
@@ -31,6 +35,7 @@ export interface QueueDef {
   /** Deliveries before a message moves to the queue's DLQ. */
   maxReceiveCount: number;
   sendsTo?: readonly string[];
+  buckets?: BucketAccess;
 }
 
 export interface ScheduleDef {
