@@ -1,5 +1,9 @@
 // The local runtime as a developer meets it: health, the authorizer's 401s, local tokens and info, an S3 drop and a
 // schedule reaching their worker through the queue, all against the shared runtime of this test run.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { inject, describe, expect, it } from "vitest";
 import { getHealth, type HealthItem } from "../../shared/domain/system/health-repository.ts";
@@ -8,8 +12,8 @@ import { api, mintToken, uniqueTenant } from "../support/http.ts";
 const local = inject("local");
 
 /** Polls `read` until `done` holds for its value (messages travel through a queue, so this takes a moment). */
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
+async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
     if (done(v)) return v;
@@ -124,4 +128,40 @@ describe("events reach the worker", () => {
     );
     expect(item?.count).toBeGreaterThanOrEqual(1);
   });
+});
+
+describe("process lifecycle", () => {
+  /** The pids of java processes whose command line mentions `dir`. */
+  const javaUnder = (dir: string) =>
+    execFileSync("ps", ["-eo", "pid=,comm=,args="], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, comm, ...args]) => comm === "java" && args.join(" ").includes(dir))
+      .map(([pid]) => Number(pid));
+
+  it.runIf(process.platform === "linux")(
+    "takes DynamoDB Local's java down with it even when killed with SIGKILL",
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), "customer-master-kill-"));
+      const child = spawn(process.execPath, ["--openssl-legacy-provider", "--import", "tsx", "local/main.ts"], {
+        env: { ...process.env, PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "SILENT" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      try {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        await eventually(async () => out, (o) => /^ready http:\/\/127\.0\.0\.1:\d+$/m.test(o), "the ready line", 50_000);
+        const java = javaUnder(dataDir);
+        expect(java).toHaveLength(1);
+
+        child.kill("SIGKILL");
+        await eventually(async () => javaUnder(dataDir), (pids) => pids.length === 0, "java to exit");
+      } finally {
+        child.kill("SIGKILL");
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
