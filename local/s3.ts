@@ -50,7 +50,8 @@ export function normalizeRecord(raw: S3EventRecord, configurationId: string): S3
   if (!object.sequencer) object.sequencer = Date.now().toString(16).toUpperCase().padStart(18, "0");
   let eventName = raw.eventName;
   // s3rver reports multipart completion as a POST; S3 names it CompleteMultipartUpload (multipart ETags carry "-N").
-  if (eventName === "ObjectCreated:Post" && /-\d+$/.test(object.eTag ?? "")) eventName = "ObjectCreated:CompleteMultipartUpload";
+  if (eventName === "ObjectCreated:Post" && /-\d+$/.test(object.eTag ?? ""))
+    eventName = "ObjectCreated:CompleteMultipartUpload";
   return {
     ...raw,
     eventVersion: "2.1",
@@ -100,9 +101,13 @@ export async function startLocalS3(opts: LocalS3Options): Promise<LocalS3> {
       for (const [i, n] of opts.notifications.entries()) {
         if (opts.buckets[n.bucket] !== bucket || !raw.s3.object.key.startsWith(n.prefix)) continue;
         const record = normalizeRecord(raw, `local-${n.bucket}-${n.queue}-${i}`);
-        opts.send(n.queue, JSON.stringify({ Records: [record] })).catch((err) =>
-          opts.log.error(`S3 notification for ${bucket}/${raw.s3.object.key} could not reach queue ${n.queue}: ${errorMessage(err)}`),
-        );
+        opts
+          .send(n.queue, JSON.stringify({ Records: [record] }))
+          .catch((err) =>
+            opts.log.error(
+              `S3 notification for ${bucket}/${raw.s3.object.key} could not reach queue ${n.queue}: ${errorMessage(err)}`,
+            ),
+          );
       }
     }
   });

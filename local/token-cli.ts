@@ -5,7 +5,9 @@ import { createIssuer } from "./auth/issuer.ts";
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
-  process.stderr.write("usage: npm run token -- --tenant <id> --role <role> [--role <role>] [--sub <user>] [--dept <id>] [--ttl <seconds>]\n");
+  process.stderr.write(
+    "usage: npm run token -- --tenant <id> --role <role> [--role <role>] [--sub <user>] [--dept <id>] [--ttl <seconds>]\n",
+  );
   process.exit(2);
 }
 

@@ -18,7 +18,12 @@ const S3Record = z.object({
 });
 const S3Notification = z.object({ Records: z.array(S3Record).min(1) });
 /** What S3 sends once when a notification configuration is created. */
-const S3TestEvent = z.object({ Service: z.literal("Amazon S3"), Event: z.literal("s3:TestEvent"), Bucket: z.string(), Time: z.string() });
+const S3TestEvent = z.object({
+  Service: z.literal("Amazon S3"),
+  Event: z.literal("s3:TestEvent"),
+  Bucket: z.string(),
+  Time: z.string(),
+});
 
 export const HealthMessage = z.union([Heartbeat, Ping, S3Notification, S3TestEvent]);
 export type HealthMessage = z.infer<typeof HealthMessage>;

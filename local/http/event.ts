@@ -107,10 +107,13 @@ export function buildHttpEvent(req: IncomingRequest, match: RouteMatch, opts: Bu
     }
     headers[name] = values.join(",");
   }
-  headers["x-forwarded-for"] = headers["x-forwarded-for"] ? `${headers["x-forwarded-for"]}, ${req.sourceIp}` : req.sourceIp;
+  headers["x-forwarded-for"] = headers["x-forwarded-for"]
+    ? `${headers["x-forwarded-for"]}, ${req.sourceIp}`
+    : req.sourceIp;
   headers["x-forwarded-port"] = String(req.port);
   headers["x-forwarded-proto"] = "http";
-  headers["x-amzn-trace-id"] = `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
+  headers["x-amzn-trace-id"] =
+    `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
 
   const host = (headers.host ?? "localhost").replace(/:\d+$/, "");
   const requestContext: HttpApiEvent["requestContext"] = {
@@ -178,9 +181,16 @@ export function mapLambdaResult(result: unknown): MappedResponse {
       body: Buffer.from(JSON.stringify(result ?? null), "utf8"),
     };
   }
-  const r = result as { statusCode: unknown; headers?: unknown; cookies?: unknown; body?: unknown; isBase64Encoded?: unknown };
+  const r = result as {
+    statusCode: unknown;
+    headers?: unknown;
+    cookies?: unknown;
+    body?: unknown;
+    isBase64Encoded?: unknown;
+  };
   const statusCode = Number(r.statusCode);
-  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) throw new Error(`invalid statusCode ${String(r.statusCode)}`);
+  if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)
+    throw new Error(`invalid statusCode ${String(r.statusCode)}`);
   const headers: Record<string, string> = {};
   if (r.headers !== undefined && r.headers !== null) {
     if (typeof r.headers !== "object") throw new Error("headers must be an object");

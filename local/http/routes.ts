@@ -41,7 +41,15 @@ export function compileRoutes(functions: Record<string, HttpFunctionDef>): Compi
       const routeKey = `${r.method} ${r.path}`;
       if (seen.has(routeKey)) throw new Error(`route ${routeKey} is declared twice in the manifest`);
       seen.add(routeKey);
-      out.push({ functionName, entry: def.entry, method: r.method, path: r.path, auth: r.auth, routeKey, segments: compileSegments(r.path) });
+      out.push({
+        functionName,
+        entry: def.entry,
+        method: r.method,
+        path: r.path,
+        auth: r.auth,
+        routeKey,
+        segments: compileSegments(r.path),
+      });
     }
   }
   return out;

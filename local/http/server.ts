@@ -67,12 +67,19 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   body: JSON.stringify(body),
 });
 
-const gatewayMessage = (status: number, message: string, headers?: Record<string, string>) => json(status, { message }, headers);
+const gatewayMessage = (status: number, message: string, headers?: Record<string, string>) =>
+  json(status, { message }, headers);
 
 const badRequest = (detail: string, errors?: Array<{ path: string; message: string }>): Reply => ({
   status: 400,
   headers: { "content-type": "application/problem+json" },
-  body: JSON.stringify({ type: "about:blank", title: "Bad request", status: 400, detail, ...(errors ? { errors } : {}) }),
+  body: JSON.stringify({
+    type: "about:blank",
+    title: "Bad request",
+    status: 400,
+    detail,
+    ...(errors ? { errors } : {}),
+  }),
 });
 
 class TooLarge extends Error {}
@@ -210,7 +217,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         opts.log.error(`${r.routeKey}: ${err.message}`);
         return gatewayMessage(503, "Service Unavailable");
       }
-      opts.log.error(`${r.routeKey}: handler threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      opts.log.error(
+        `${r.routeKey}: handler threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
       return gatewayMessage(500, "Internal Server Error");
     }
     try {
@@ -223,8 +232,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   };
 
   const write = (req: IncomingMessage, res: ServerResponse, requestId: string, reply: Reply) => {
-    const body = reply.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body, "utf8");
-    const headers: Record<string, string | string[]> = { ...corsHeaders(req), ...(reply.headers ?? {}), "apigw-requestid": requestId };
+    const body =
+      reply.body === undefined
+        ? Buffer.alloc(0)
+        : Buffer.isBuffer(reply.body)
+          ? reply.body
+          : Buffer.from(reply.body, "utf8");
+    const headers: Record<string, string | string[]> = {
+      ...corsHeaders(req),
+      ...(reply.headers ?? {}),
+      "apigw-requestid": requestId,
+    };
     if (reply.cookies?.length) headers["set-cookie"] = reply.cookies;
     headers["content-length"] = String(body.length);
     res.writeHead(reply.status, headers);

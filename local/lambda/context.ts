@@ -5,7 +5,12 @@ import type { Context } from "aws-lambda";
 export const LOCAL_ACCOUNT_ID = "000000000000";
 export const LOCAL_REGION = "us-east-1";
 
-export function lambdaContext(opts: { functionName: string; timeoutMs: number; memoryMb?: number; requestId?: string }): Context {
+export function lambdaContext(opts: {
+  functionName: string;
+  timeoutMs: number;
+  memoryMb?: number;
+  requestId?: string;
+}): Context {
   const deadline = Date.now() + opts.timeoutMs;
   const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
   const fail = (err: Error | string) => {

@@ -59,13 +59,16 @@ export function parseScheduleExpression(expression: string): ParsedSchedule {
 
 function parseRate(expression: string, body: string): RateSchedule {
   const m = /^(\d+)\s+(minute|minutes|hour|hours|day|days)$/.exec(body);
-  if (!m) throw new ScheduleExpressionError(`"${expression}": rate takes "<positive integer> <minute(s)|hour(s)|day(s)>"`);
+  if (!m)
+    throw new ScheduleExpressionError(`"${expression}": rate takes "<positive integer> <minute(s)|hour(s)|day(s)>"`);
   const value = Number(m[1]);
   const unit = m[2]!;
   if (value <= 0) throw new ScheduleExpressionError(`"${expression}": the rate value must be positive`);
   const singular = !unit.endsWith("s");
-  if (value === 1 && !singular) throw new ScheduleExpressionError(`"${expression}": a value of 1 takes the singular unit (${unit.slice(0, -1)})`);
-  if (value !== 1 && singular) throw new ScheduleExpressionError(`"${expression}": a value above 1 takes the plural unit (${unit}s)`);
+  if (value === 1 && !singular)
+    throw new ScheduleExpressionError(`"${expression}": a value of 1 takes the singular unit (${unit.slice(0, -1)})`);
+  if (value !== 1 && singular)
+    throw new ScheduleExpressionError(`"${expression}": a value above 1 takes the plural unit (${unit}s)`);
   return { kind: "rate", expression, everyMs: value * UNIT_MS[singular ? unit : unit.slice(0, -1)]! };
 }
 
@@ -91,7 +94,8 @@ function parseField(text: string, min: number, max: number, field: string, names
     const [range, stepText] = parts as [string, string | undefined];
     let step = 1;
     if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) throw new ScheduleExpressionError(`step "${stepText}" in ${field} must be a positive integer`);
+      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
+        throw new ScheduleExpressionError(`step "${stepText}" in ${field} must be a positive integer`);
       step = Number(stepText);
     }
     let lo: number;
@@ -101,7 +105,8 @@ function parseField(text: string, min: number, max: number, field: string, names
       hi = max;
     } else if (range.includes("-")) {
       const [a, b, ...rest] = range.split("-");
-      if (rest.length || a === undefined || b === undefined) throw new ScheduleExpressionError(`bad range "${range}" in ${field}`);
+      if (rest.length || a === undefined || b === undefined)
+        throw new ScheduleExpressionError(`bad range "${range}" in ${field}`);
       lo = parseValue(a, min, max, field, names);
       hi = parseValue(b, min, max, field, names);
       if (lo > hi) throw new ScheduleExpressionError(`range "${range}" in ${field} runs backwards`);
@@ -144,7 +149,9 @@ function parseDayOfWeek(text: string): DayOfWeek {
 function parseCron(expression: string, body: string): CronSchedule {
   const fields = body.split(/\s+/);
   if (fields.length !== 6) {
-    throw new ScheduleExpressionError(`"${expression}": cron takes 6 fields (minutes hours day-of-month month day-of-week year), not ${fields.length}`);
+    throw new ScheduleExpressionError(
+      `"${expression}": cron takes 6 fields (minutes hours day-of-month month day-of-week year), not ${fields.length}`,
+    );
   }
   const [min, hour, dom, month, dow, year] = fields as [string, string, string, string, string, string];
   if ((dom === "?") === (dow === "?")) {

@@ -54,7 +54,8 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? (() => new Date());
     // Parse up front: a bad expression stops the start, as it would stop a deploy.
-    for (const [name, def] of Object.entries(opts.schedules)) this.parsed.set(name, parseScheduleExpression(def.expression));
+    for (const [name, def] of Object.entries(opts.schedules))
+      this.parsed.set(name, parseScheduleExpression(def.expression));
     this.file = new SnapshotFile(opts.stateFile, () => this.state);
   }
 
@@ -97,15 +98,18 @@ export class Scheduler {
     this.next.set(name, at);
     if (!at) return;
     const delay = at.getTime() - now.getTime();
-    const timer = setTimeout(() => {
-      if (this.now().getTime() + 5 < at.getTime()) {
-        this.arm(name); // a long wait was capped at the timer maximum; look again
-        return;
-      }
-      void this.fire(name, at)
-        .catch(() => undefined)
-        .finally(() => this.arm(name));
-    }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        if (this.now().getTime() + 5 < at.getTime()) {
+          this.arm(name); // a long wait was capped at the timer maximum; look again
+          return;
+        }
+        void this.fire(name, at)
+          .catch(() => undefined)
+          .finally(() => this.arm(name));
+      },
+      Math.min(Math.max(delay, 0), MAX_TIMER_MS),
+    );
     timer.unref();
     this.timers.set(name, timer);
   }

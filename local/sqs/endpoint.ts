@@ -23,7 +23,12 @@ class SqsError extends Error {
 }
 
 const noQueue = () =>
-  new SqsError(400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+  new SqsError(
+    400,
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "The specified queue does not exist.",
+  );
 const invalid = (message: string, type = "InvalidParameterValue") => new SqsError(400, type, type, message);
 
 function fromInputError(err: SqsInputError): SqsError {
@@ -33,7 +38,8 @@ function fromInputError(err: SqsInputError): SqsError {
 function str(input: Json, key: string, required = true): string | undefined {
   const v = input[key];
   if (v === undefined || v === null) {
-    if (required) throw new SqsError(400, "MissingParameter", "MissingParameter", `The request must contain the parameter ${key}.`);
+    if (required)
+      throw new SqsError(400, "MissingParameter", "MissingParameter", `The request must contain the parameter ${key}.`);
     return undefined;
   }
   if (typeof v !== "string") throw invalid(`Value for parameter ${key} is invalid. Reason: must be a string.`);
@@ -43,7 +49,8 @@ function str(input: Json, key: string, required = true): string | undefined {
 function int(input: Json, key: string): number | undefined {
   const v = input[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v)) throw invalid(`Value ${String(v)} for parameter ${key} is invalid.`);
+  if (typeof v !== "number" || !Number.isInteger(v))
+    throw invalid(`Value ${String(v)} for parameter ${key} is invalid.`);
   return v;
 }
 
@@ -110,35 +117,69 @@ export class SqsApi {
         const q = this.queueOf(input);
         const entries = input.Entries;
         if (!Array.isArray(entries) || entries.length === 0) {
-          throw new SqsError(400, "EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.");
+          throw new SqsError(
+            400,
+            "EmptyBatchRequest",
+            "AWS.SimpleQueueService.EmptyBatchRequest",
+            "There should be at least one SendMessageBatchRequestEntry in the request.",
+          );
         }
         if (entries.length > 10) {
-          throw new SqsError(400, "TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", `Maximum number of entries per request are 10. You have sent ${entries.length}.`);
+          throw new SqsError(
+            400,
+            "TooManyEntriesInBatchRequest",
+            "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+            `Maximum number of entries per request are 10. You have sent ${entries.length}.`,
+          );
         }
         const ids = entries.map((e: Json) => e?.Id);
         if (new Set(ids).size !== ids.length) {
-          throw new SqsError(400, "BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.");
+          throw new SqsError(
+            400,
+            "BatchEntryIdsNotDistinct",
+            "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+            "Two or more batch entries in the request have the same Id.",
+          );
         }
-        const total = entries.reduce((n: number, e: Json) => n + Buffer.byteLength(String(e?.MessageBody ?? ""), "utf8"), 0);
+        const total = entries.reduce(
+          (n: number, e: Json) => n + Buffer.byteLength(String(e?.MessageBody ?? ""), "utf8"),
+          0,
+        );
         if (total > MAX_BODY_BYTES) {
-          throw new SqsError(400, "BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong", `Batch requests cannot be longer than ${MAX_BODY_BYTES} bytes.`);
+          throw new SqsError(
+            400,
+            "BatchRequestTooLong",
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+            `Batch requests cannot be longer than ${MAX_BODY_BYTES} bytes.`,
+          );
         }
         const Successful: Json[] = [];
         const Failed: Json[] = [];
         for (const e of entries as Json[]) {
           const Id = e.Id;
           if (typeof Id !== "string" || !/^[A-Za-z0-9_-]{1,80}$/.test(Id)) {
-            throw new SqsError(400, "InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.");
+            throw new SqsError(
+              400,
+              "InvalidBatchEntryId",
+              "AWS.SimpleQueueService.InvalidBatchEntryId",
+              "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+            );
           }
           try {
             validateBody(e.MessageBody);
-            const m = await q.send({ body: e.MessageBody, messageAttributes: attributesOf(e), delaySeconds: int(e, "DelaySeconds") });
+            const m = await q.send({
+              body: e.MessageBody,
+              messageAttributes: attributesOf(e),
+              delaySeconds: int(e, "DelaySeconds"),
+            });
             const ok: Json = { Id, MessageId: m.messageId, MD5OfMessageBody: m.md5OfBody };
             if (m.md5OfMessageAttributes) ok.MD5OfMessageAttributes = m.md5OfMessageAttributes;
             Successful.push(ok);
           } catch (err) {
-            if (err instanceof SqsInputError) Failed.push({ Id, SenderFault: true, Code: err.code, Message: err.message });
-            else if (err instanceof SqsError) Failed.push({ Id, SenderFault: true, Code: err.type, Message: err.message });
+            if (err instanceof SqsInputError)
+              Failed.push({ Id, SenderFault: true, Code: err.code, Message: err.message });
+            else if (err instanceof SqsError)
+              Failed.push({ Id, SenderFault: true, Code: err.type, Message: err.message });
             else throw err;
           }
         }
@@ -147,7 +188,10 @@ export class SqsApi {
       case "ReceiveMessage": {
         const q = this.queueOf(input);
         const max = int(input, "MaxNumberOfMessages") ?? 1;
-        if (max < 1 || max > 10) throw invalid(`Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`);
+        if (max < 1 || max > 10)
+          throw invalid(
+            `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`,
+          );
         const visibility = int(input, "VisibilityTimeout") ?? 30;
         const wait = Math.min(int(input, "WaitTimeSeconds") ?? 0, 20);
         const deadline = Date.now() + wait * 1000;
@@ -188,7 +232,12 @@ export class SqsApi {
         const q = this.queueOf(input);
         const seconds = int(input, "VisibilityTimeout") ?? 0;
         if (!q.changeVisibility(str(input, "ReceiptHandle")!, seconds * 1000)) {
-          throw new SqsError(400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The input receipt handle is invalid.");
+          throw new SqsError(
+            400,
+            "ReceiptHandleIsInvalid",
+            "ReceiptHandleIsInvalid",
+            "The input receipt handle is invalid.",
+          );
         }
         return {};
       }
@@ -206,7 +255,10 @@ export class SqsApi {
           MessageRetentionPeriod: "345600",
         };
         if (q.redrive) {
-          all.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: q.redrive.target.arn, maxReceiveCount: q.redrive.maxReceiveCount });
+          all.RedrivePolicy = JSON.stringify({
+            deadLetterTargetArn: q.redrive.target.arn,
+            maxReceiveCount: q.redrive.maxReceiveCount,
+          });
         }
         const pick = wanted.includes("All") ? Object.keys(all) : wanted.filter((n) => n in all);
         return { Attributes: Object.fromEntries(pick.map((n) => [n, all[n]!])) };
@@ -216,7 +268,12 @@ export class SqsApi {
         return {};
       }
       default:
-        throw new SqsError(400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", `The local SQS does not implement ${operation}.`);
+        throw new SqsError(
+          400,
+          "UnsupportedOperation",
+          "AWS.SimpleQueueService.UnsupportedOperation",
+          `The local SQS does not implement ${operation}.`,
+        );
     }
   }
 }
@@ -248,31 +305,55 @@ export async function handleSqsRequest(api: SqsApi, req: IncomingMessage, res: S
   try {
     const target = String(req.headers["x-amz-target"] ?? "");
     if (req.method !== "POST" || !target.startsWith("AmazonSQS.")) {
-      throw new SqsError(400, "InvalidAction", "InvalidAction", "The local SQS only speaks the JSON protocol (POST with x-amz-target: AmazonSQS.<Operation>).");
+      throw new SqsError(
+        400,
+        "InvalidAction",
+        "InvalidAction",
+        "The local SQS only speaks the JSON protocol (POST with x-amz-target: AmazonSQS.<Operation>).",
+      );
     }
     const text = await readBody(req, 2 * 1024 * 1024);
     let input: Json;
     try {
       input = text.trim() ? (JSON.parse(text) as Json) : {};
     } catch {
-      throw new SqsError(400, "SerializationException", "SerializationException", "The request body is not valid JSON.");
+      throw new SqsError(
+        400,
+        "SerializationException",
+        "SerializationException",
+        "The request body is not valid JSON.",
+      );
     }
     send(res, 200, await api.call(target.slice("AmazonSQS.".length), input));
   } catch (err) {
     if (err instanceof SqsError) {
-      send(res, err.status, { __type: `com.amazonaws.sqs#${err.type}`, message: err.message }, {
-        "x-amzn-query-error": `${err.queryCode};Sender`,
-      });
+      send(
+        res,
+        err.status,
+        { __type: `com.amazonaws.sqs#${err.type}`, message: err.message },
+        {
+          "x-amzn-query-error": `${err.queryCode};Sender`,
+        },
+      );
     } else {
-      send(res, 500, { __type: "com.amazonaws.sqs#InternalError", message: errorMessage(err) }, {
-        "x-amzn-query-error": "InternalError;Receiver",
-      });
+      send(
+        res,
+        500,
+        { __type: "com.amazonaws.sqs#InternalError", message: errorMessage(err) },
+        {
+          "x-amzn-query-error": "InternalError;Receiver",
+        },
+      );
     }
   }
 }
 
 /** Listens on host:port (0 = any free port) and serves the JSON protocol for whatever LocalSqs `getSqs()` returns. */
-export async function startSqsEndpoint(opts: { host: string; port?: number; getSqs: () => LocalSqs | undefined }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startSqsEndpoint(opts: {
+  host: string;
+  port?: number;
+  getSqs: () => LocalSqs | undefined;
+}): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const sqs = opts.getSqs();
     if (!sqs) {

@@ -5,7 +5,10 @@ import { LOCAL_REGION, lambdaContext, withTimeout } from "../lambda/context.ts";
 import { type LocalLog, errorMessage } from "../util/log.ts";
 import type { MessageQueue, StoredMessage } from "./queue.ts";
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | null | undefined> | unknown;
+export type SqsHandler = (
+  event: SQSEvent,
+  context: Context,
+) => Promise<SQSBatchResponse | void | null | undefined> | unknown;
 
 export interface EventSourceOptions {
   functionName: string;
@@ -166,15 +169,22 @@ export class EventSource {
     const failed = new Set(outcome.ok ? outcome.failedIds : ids);
     for (const r of records) {
       if (failed.has(r.messageId)) {
-        this.queue.recordFailure(r.messageId, outcome.ok ? "the handler reported it in batchItemFailures (its own log says why)" : outcome.reason);
+        this.queue.recordFailure(
+          r.messageId,
+          outcome.ok ? "the handler reported it in batchItemFailures (its own log says why)" : outcome.reason,
+        );
       } else {
         this.queue.delete(r.receiptHandle);
       }
     }
     if (!outcome.ok) {
-      log.warn(`${this.queue.name}: ${outcome.reason}; the batch of ${ids.length} returns to the queue after its visibility timeout`);
+      log.warn(
+        `${this.queue.name}: ${outcome.reason}; the batch of ${ids.length} returns to the queue after its visibility timeout`,
+      );
     } else if (failed.size) {
-      log.info(`${this.queue.name}: ${failed.size} of ${ids.length} messages reported failed; they return after the visibility timeout`);
+      log.info(
+        `${this.queue.name}: ${failed.size} of ${ids.length} messages reported failed; they return after the visibility timeout`,
+      );
     }
   }
 }

@@ -163,7 +163,8 @@ export class LocalSqs {
     while (streak < 2) {
       await new Promise((r) => setTimeout(r, 10));
       streak = settled() ? streak + 1 : 0;
-      if (Date.now() > deadline) throw new Error(`queues ${names.join(", ")} still busy after ${opts.timeoutMs ?? 30_000} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`queues ${names.join(", ")} still busy after ${opts.timeoutMs ?? 30_000} ms`);
     }
   }
 }

@@ -50,7 +50,16 @@ export interface Redrive {
 export const MAX_BODY_BYTES = 256 * 1024;
 export const MAX_DELAY_SECONDS = 900;
 
-const VALID_CHARS = /^[\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+/** SQS accepts #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF (no lone surrogates). */
+function hasOnlyValidChars(s: string): boolean {
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    const ok =
+      c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || c >= 0x10000;
+    if (!ok) return false;
+  }
+  return true;
+}
 
 export class SqsInputError extends Error {
   constructor(
@@ -67,9 +76,12 @@ export function validateBody(body: unknown): asserts body is string {
     throw new SqsInputError("MissingParameter", "The request must contain the parameter MessageBody.");
   }
   if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) {
-    throw new SqsInputError("InvalidParameterValue", `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_BODY_BYTES} bytes.`);
+    throw new SqsInputError(
+      "InvalidParameterValue",
+      `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_BODY_BYTES} bytes.`,
+    );
   }
-  if (!VALID_CHARS.test(body)) {
+  if (!hasOnlyValidChars(body)) {
     throw new SqsInputError("InvalidMessageContents", "Invalid characters found in the message body.");
   }
 }
@@ -129,9 +141,13 @@ export class MessageQueue {
     validateBody(input.body);
     const delay = input.delaySeconds ?? 0;
     if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
-      throw new SqsInputError("InvalidParameterValue", `Value ${delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and ${MAX_DELAY_SECONDS}.`);
+      throw new SqsInputError(
+        "InvalidParameterValue",
+        `Value ${delay} for parameter DelaySeconds is invalid. Reason: must be between 0 and ${MAX_DELAY_SECONDS}.`,
+      );
     }
-    const attrs = input.messageAttributes && Object.keys(input.messageAttributes).length ? input.messageAttributes : undefined;
+    const attrs =
+      input.messageAttributes && Object.keys(input.messageAttributes).length ? input.messageAttributes : undefined;
     const msg: StoredMessage = {
       messageId: randomUUID(),
       body: input.body,

@@ -47,11 +47,14 @@ export function sqsWorker<S extends z.ZodType>(schema: S, handleOne: RecordHandl
         await handleOne(body, record, context);
       } catch (err) {
         const poison = err instanceof PoisonMessageError;
-        logger.error(poison ? "poison message: it cannot succeed and will end in the DLQ" : "message failed; it will be retried", {
-          ...keys,
-          reason: err instanceof Error ? err.message : String(err),
-          error: err instanceof Error ? err : undefined,
-        });
+        logger.error(
+          poison ? "poison message: it cannot succeed and will end in the DLQ" : "message failed; it will be retried",
+          {
+            ...keys,
+            reason: err instanceof Error ? err.message : String(err),
+            error: err instanceof Error ? err : undefined,
+          },
+        );
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

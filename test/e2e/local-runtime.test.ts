@@ -12,7 +12,12 @@ import { api, mintToken, uniqueTenant } from "../support/http.ts";
 const local = inject("local");
 
 /** Polls `read` until `done` holds for its value (messages travel through a queue, so this takes a moment). */
-async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
@@ -78,7 +83,14 @@ describe("local routes", () => {
       dynamodbEndpoint: local.dynamodbEndpoint,
       tableName: local.tableName,
       sqsEndpoint: local.sqsEndpoint,
-      queues: { health: { url: `${local.sqsEndpoint}/000000000000/health`, visible: expect.any(Number), inFlight: expect.any(Number), dlq: expect.any(Number) } },
+      queues: {
+        health: {
+          url: `${local.sqsEndpoint}/000000000000/health`,
+          visible: expect.any(Number),
+          inFlight: expect.any(Number),
+          dlq: expect.any(Number),
+        },
+      },
       schedules: { heartbeat: { expression: "rate(5 minutes)" } },
     });
   });
@@ -112,7 +124,9 @@ describe("events reach the worker", () => {
       (h) => h?.detail.key === key,
       `the health item of ${key}`,
     );
-    expect(item).toMatchObject({ detail: { bucket: local.uploadsBucket, key, eventName: "ObjectCreated:Put", size: Buffer.byteLength(body) } });
+    expect(item).toMatchObject({
+      detail: { bucket: local.uploadsBucket, key, eventName: "ObjectCreated:Put", size: Buffer.byteLength(body) },
+    });
   });
 
   it("fires the heartbeat schedule on request and the worker records it", async () => {
@@ -151,12 +165,21 @@ describe("process lifecycle", () => {
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-        await eventually(async () => out, (o) => /^ready http:\/\/127\.0\.0\.1:\d+$/m.test(o), "the ready line", 50_000);
+        await eventually(
+          async () => out,
+          (o) => /^ready http:\/\/127\.0\.0\.1:\d+$/m.test(o),
+          "the ready line",
+          50_000,
+        );
         const java = javaUnder(dataDir);
         expect(java).toHaveLength(1);
 
         child.kill("SIGKILL");
-        await eventually(async () => javaUnder(dataDir), (pids) => pids.length === 0, "java to exit");
+        await eventually(
+          async () => javaUnder(dataDir),
+          (pids) => pids.length === 0,
+          "java to exit",
+        );
       } finally {
         child.kill("SIGKILL");
         await rm(dataDir, { recursive: true, force: true });

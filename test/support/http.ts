@@ -5,7 +5,8 @@ import { inject } from "vitest";
 export interface ApiResponse {
   status: number;
   headers: Headers;
-  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  /** The parsed JSON body, or undefined when the body is empty or not JSON; `any` so tests can reach into it freely. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   text: string;
 }
@@ -46,7 +47,13 @@ export async function mintToken(claims: TokenClaims): Promise<string> {
   return (JSON.parse(text) as { token: string }).token;
 }
 
-function request(token: string | undefined, method: string, path: string, body: string | undefined, headers: Record<string, string> = {}): Promise<ApiResponse> {
+function request(
+  token: string | undefined,
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
   const h: Record<string, string> = {};
   if (token) h.authorization = `Bearer ${token}`;
   if (body !== undefined) h["content-type"] = "application/json";
@@ -59,9 +66,12 @@ const encode = (body: unknown) => (body === undefined ? undefined : JSON.stringi
 export function api(token?: string) {
   return {
     get: (path: string, headers?: Record<string, string>) => request(token, "GET", path, undefined, headers),
-    post: (path: string, body?: unknown, headers?: Record<string, string>) => request(token, "POST", path, encode(body), headers),
-    patch: (path: string, body?: unknown, headers?: Record<string, string>) => request(token, "PATCH", path, encode(body), headers),
-    put: (path: string, body?: unknown, headers?: Record<string, string>) => request(token, "PUT", path, encode(body), headers),
+    post: (path: string, body?: unknown, headers?: Record<string, string>) =>
+      request(token, "POST", path, encode(body), headers),
+    patch: (path: string, body?: unknown, headers?: Record<string, string>) =>
+      request(token, "PATCH", path, encode(body), headers),
+    put: (path: string, body?: unknown, headers?: Record<string, string>) =>
+      request(token, "PUT", path, encode(body), headers),
     delete: (path: string, headers?: Record<string, string>) => request(token, "DELETE", path, undefined, headers),
     /** Any method with a raw body and headers (no content-type added). */
     raw: (method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) => {
@@ -73,7 +83,12 @@ export function api(token?: string) {
   };
 }
 
-async function rawRequest(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<ApiResponse> {
+async function rawRequest(
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+): Promise<ApiResponse> {
   const res = await fetch(`${baseUrl()}${path}`, { method, headers, body });
   const text = await res.text();
   let parsed: unknown;

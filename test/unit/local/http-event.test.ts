@@ -1,7 +1,13 @@
 // Route matching and the API Gateway HTTP API (payload 2.0) event the local server builds, and result mapping.
 import { describe, expect, it } from "vitest";
 import { httpFunctions } from "../../../functions/manifest.ts";
-import { apiGatewayClaims, buildHttpEvent, type IncomingRequest, mapLambdaResult, queryParameters } from "../../../local/http/event.ts";
+import {
+  apiGatewayClaims,
+  buildHttpEvent,
+  type IncomingRequest,
+  mapLambdaResult,
+  queryParameters,
+} from "../../../local/http/event.ts";
 import { compileRoutes, matchRoute } from "../../../local/http/routes.ts";
 
 const routes = compileRoutes({
@@ -32,7 +38,10 @@ const req = (over: Partial<IncomingRequest> = {}): IncomingRequest => ({
 describe("route matching", () => {
   it("matches method and path template, preferring literal segments over parameters", () => {
     expect(matchRoute(routes, "GET", "/v1/items/search")?.route.routeKey).toBe("GET /v1/items/search");
-    expect(matchRoute(routes, "GET", "/v1/items/42")).toMatchObject({ route: { routeKey: "GET /v1/items/{id}" }, params: { id: "42" } });
+    expect(matchRoute(routes, "GET", "/v1/items/42")).toMatchObject({
+      route: { routeKey: "GET /v1/items/{id}" },
+      params: { id: "42" },
+    });
     expect(matchRoute(routes, "POST", "/v1/items/42/approve")?.params).toEqual({ id: "42", action: "approve" });
   });
 
@@ -75,7 +84,11 @@ describe("the API Gateway event", () => {
         },
       }),
       match,
-      { claims: { sub: "u1", tenant: "t1", roles: "[admin sales]" }, requestId: "req-1", now: new Date("2024-03-12T19:03:58.123Z") },
+      {
+        claims: { sub: "u1", tenant: "t1", roles: "[admin sales]" },
+        requestId: "req-1",
+        now: new Date("2024-03-12T19:03:58.123Z"),
+      },
     );
     expect(event).toMatchObject({
       version: "2.0",
@@ -90,7 +103,13 @@ describe("the API Gateway event", () => {
         accountId: "000000000000",
         apiId: "local",
         domainName: "127.0.0.1",
-        http: { method: "GET", path: "/v1/items/a b", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "curl/8" },
+        http: {
+          method: "GET",
+          path: "/v1/items/a b",
+          protocol: "HTTP/1.1",
+          sourceIp: "127.0.0.1",
+          userAgent: "curl/8",
+        },
         requestId: "req-1",
         routeKey: "GET /v1/items/{id}",
         stage: "$default",
@@ -99,7 +118,11 @@ describe("the API Gateway event", () => {
         authorizer: { jwt: { claims: { sub: "u1", tenant: "t1", roles: "[admin sales]" }, scopes: null } },
       },
     });
-    expect(event.headers).toMatchObject({ accept: "text/plain,application/json", "x-forwarded-for": "127.0.0.1", "x-forwarded-port": "3000" });
+    expect(event.headers).toMatchObject({
+      accept: "text/plain,application/json",
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-port": "3000",
+    });
     expect(event.headers.cookie).toBeUndefined();
     expect(event.body).toBeUndefined();
   });
@@ -114,10 +137,20 @@ describe("the API Gateway event", () => {
 
   it("passes JSON and text bodies as text, others base64-encoded", () => {
     const match = matchRoute(routes, "POST", "/v1/items/1/go")!;
-    const json = buildHttpEvent(req({ method: "POST", headers: { "content-type": ["application/json; charset=utf-8"] }, body: Buffer.from('{"a":"é"}') }), match);
+    const json = buildHttpEvent(
+      req({
+        method: "POST",
+        headers: { "content-type": ["application/json; charset=utf-8"] },
+        body: Buffer.from('{"a":"é"}'),
+      }),
+      match,
+    );
     expect(json).toMatchObject({ body: '{"a":"é"}', isBase64Encoded: false });
     const bin = Buffer.from([0, 1, 2, 255]);
-    const octet = buildHttpEvent(req({ method: "POST", headers: { "content-type": ["application/octet-stream"] }, body: bin }), match);
+    const octet = buildHttpEvent(
+      req({ method: "POST", headers: { "content-type": ["application/octet-stream"] }, body: bin }),
+      match,
+    );
     expect(octet).toMatchObject({ body: bin.toString("base64"), isBase64Encoded: true });
   });
 
@@ -127,7 +160,16 @@ describe("the API Gateway event", () => {
   });
 
   it("turns token claims into strings the way the JWT authorizer does", () => {
-    expect(apiGatewayClaims({ sub: "u1", roles: ["admin", "sales"], exp: 1700000000, email_verified: true, nested: { a: 1 }, none: null })).toEqual({
+    expect(
+      apiGatewayClaims({
+        sub: "u1",
+        roles: ["admin", "sales"],
+        exp: 1700000000,
+        email_verified: true,
+        nested: { a: 1 },
+        none: null,
+      }),
+    ).toEqual({
       sub: "u1",
       roles: "[admin sales]",
       exp: "1700000000",
@@ -139,17 +181,29 @@ describe("the API Gateway event", () => {
 
 describe("mapping the function's result", () => {
   it("takes a structured result as is, decoding base64 bodies", () => {
-    expect(mapLambdaResult({ statusCode: 201, headers: { Location: "/x", "X-N": 3 }, cookies: ["s=1"], body: "{}" })).toEqual({
+    expect(
+      mapLambdaResult({ statusCode: 201, headers: { Location: "/x", "X-N": 3 }, cookies: ["s=1"], body: "{}" }),
+    ).toEqual({
       statusCode: 201,
       headers: { location: "/x", "x-n": "3" },
       cookies: ["s=1"],
       body: Buffer.from("{}"),
     });
-    expect(mapLambdaResult({ statusCode: 200, body: Buffer.from("hi").toString("base64"), isBase64Encoded: true }).body.toString()).toBe("hi");
+    expect(
+      mapLambdaResult({
+        statusCode: 200,
+        body: Buffer.from("hi").toString("base64"),
+        isBase64Encoded: true,
+      }).body.toString(),
+    ).toBe("hi");
   });
 
   it("turns anything without statusCode into a 200 JSON body", () => {
-    expect(mapLambdaResult({ ok: true })).toMatchObject({ statusCode: 200, headers: { "content-type": "application/json" }, body: Buffer.from('{"ok":true}') });
+    expect(mapLambdaResult({ ok: true })).toMatchObject({
+      statusCode: 200,
+      headers: { "content-type": "application/json" },
+      body: Buffer.from('{"ok":true}'),
+    });
     expect(mapLambdaResult("hello").body.toString()).toBe('"hello"');
   });
 

@@ -11,7 +11,11 @@ import { memoryLog, tempDir } from "./helpers.ts";
 type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 const routes = compileRoutes({
-  health: { entry: "functions/http/health.ts", table: "none", routes: [{ method: "GET", path: "/v1/health", auth: false }] },
+  health: {
+    entry: "functions/http/health.ts",
+    table: "none",
+    routes: [{ method: "GET", path: "/v1/health", auth: false }],
+  },
   echo: {
     entry: "fake/echo.ts",
     table: "none",
@@ -42,7 +46,12 @@ beforeEach(async () => {
         handler: async (event: Event) => {
           events.push(event);
           if (event.rawPath === "/v1/plain") return { plain: true };
-          return { statusCode: 200, headers: { "content-type": "application/json", "x-route": event.routeKey }, cookies: ["s=1; Path=/", "t=2"], body: JSON.stringify({ ok: true }) };
+          return {
+            statusCode: 200,
+            headers: { "content-type": "application/json", "x-route": event.routeKey },
+            cookies: ["s=1; Path=/", "t=2"],
+            body: JSON.stringify({ ok: true }),
+          };
         },
       };
     }
@@ -73,7 +82,7 @@ afterEach(async () => {
 const call = async (path: string, init: RequestInit = {}) => {
   const res = await fetch(`${server.url}${path}`, init);
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: text ? (JSON.parse(text) as any) : undefined };
+  return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
 };
 const bearer = async (over: { roles?: string[]; ttlSeconds?: number } = {}) =>
   `Bearer ${(await issuer.mint({ tenant: "t1", sub: "u1", roles: over.roles ?? ["admin", "sales"], dept: "d1", ttlSeconds: over.ttlSeconds })).token}`;
@@ -93,9 +102,20 @@ describe("the authorizer", () => {
     const res = await call("/v1/echo/42?x=1", { headers: { authorization: await bearer() } });
     expect(res.status).toBe(200);
     const claims = events[0]!.requestContext.authorizer.jwt.claims;
-    expect(claims).toMatchObject({ tenant: "t1", sub: "u1", roles: "[admin sales]", dept: "d1", iss: "https://local.customer-master/issuer", aud: "customer-master" });
+    expect(claims).toMatchObject({
+      tenant: "t1",
+      sub: "u1",
+      roles: "[admin sales]",
+      dept: "d1",
+      iss: "https://local.customer-master/issuer",
+      aud: "customer-master",
+    });
     expect(typeof claims.exp).toBe("string");
-    expect(events[0]).toMatchObject({ routeKey: "GET /v1/echo/{id}", pathParameters: { id: "42" }, queryStringParameters: { x: "1" } });
+    expect(events[0]).toMatchObject({
+      routeKey: "GET /v1/echo/{id}",
+      pathParameters: { id: "42" },
+      queryStringParameters: { x: "1" },
+    });
   });
 
   it("lets public routes through without a token", async () => {
@@ -121,7 +141,11 @@ describe("API Gateway's answers", () => {
   });
 
   it("answers 404 for unknown paths and for a known path with another method", async () => {
-    for (const [method, path] of [["GET", "/v1/nope"], ["DELETE", "/v1/echo/1"], ["GET", "/_local/nope"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/v1/nope"],
+      ["DELETE", "/v1/echo/1"],
+      ["GET", "/_local/nope"],
+    ] as const) {
       const res = await call(path, { method });
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ message: "Not Found" });
@@ -153,18 +177,30 @@ describe("API Gateway's answers", () => {
 
   it("passes a binary body base64-encoded", async () => {
     const bytes = Buffer.from([0, 159, 146, 150]);
-    await call("/v1/echo", { method: "POST", headers: { authorization: await bearer(), "content-type": "application/octet-stream" }, body: bytes });
+    await call("/v1/echo", {
+      method: "POST",
+      headers: { authorization: await bearer(), "content-type": "application/octet-stream" },
+      body: bytes,
+    });
     expect(events[0]).toMatchObject({ isBase64Encoded: true, body: bytes.toString("base64") });
   });
 });
 
 describe("local routes", () => {
   it("mints tokens the authorizer accepts, and refuses bad input with 400", async () => {
-    const ok = await call("/_local/token", { method: "POST", body: JSON.stringify({ tenant: "t9", sub: "u9", roles: ["viewer"] }) });
+    const ok = await call("/_local/token", {
+      method: "POST",
+      body: JSON.stringify({ tenant: "t9", sub: "u9", roles: ["viewer"] }),
+    });
     expect(ok.status).toBe(200);
     await expect(issuer.verify(ok.body.token)).resolves.toMatchObject({ tenant: "t9", sub: "u9", roles: ["viewer"] });
 
-    for (const body of ["{", JSON.stringify({ sub: "u" }), JSON.stringify({ tenant: "t", sub: "u", roles: "admin" }), JSON.stringify({ tenant: 1, sub: "u" })]) {
+    for (const body of [
+      "{",
+      JSON.stringify({ sub: "u" }),
+      JSON.stringify({ tenant: "t", sub: "u", roles: "admin" }),
+      JSON.stringify({ tenant: 1, sub: "u" }),
+    ]) {
       const bad = await call("/_local/token", { method: "POST", body });
       expect(bad.status).toBe(400);
       expect(bad.body.detail).toEqual(expect.any(String));
@@ -172,7 +208,10 @@ describe("local routes", () => {
   });
 
   it("fires a known schedule and answers 404 for an unknown one", async () => {
-    expect(await call("/_local/schedules/heartbeat/run", { method: "POST" })).toMatchObject({ status: 200, body: { fired: "heartbeat", messageId: "m1" } });
+    expect(await call("/_local/schedules/heartbeat/run", { method: "POST" })).toMatchObject({
+      status: 200,
+      body: { fired: "heartbeat", messageId: "m1" },
+    });
     expect((await call("/_local/schedules/nope/run", { method: "POST" })).status).toBe(404);
   });
 

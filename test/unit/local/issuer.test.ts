@@ -9,7 +9,14 @@ describe("token issuer", () => {
     const issuer = createIssuer(await tempDir());
     const { token, expiresAt } = await issuer.mint({ tenant: "t1", sub: "u1", roles: ["admin", "sales"], dept: "d1" });
     const claims = await issuer.verify(token);
-    expect(claims).toMatchObject({ tenant: "t1", sub: "u1", roles: ["admin", "sales"], dept: "d1", iss: ISSUER, aud: AUDIENCE });
+    expect(claims).toMatchObject({
+      tenant: "t1",
+      sub: "u1",
+      roles: ["admin", "sales"],
+      dept: "d1",
+      iss: ISSUER,
+      aud: AUDIENCE,
+    });
     expect(claims.exp! - claims.iat!).toBe(3600);
     expect(new Date(expiresAt).getTime()).toBe(claims.exp! * 1000);
   });
@@ -25,7 +32,9 @@ describe("token issuer", () => {
     const { token } = await issuer.mint({ tenant: "t1", sub: "u1" });
     const { kid } = (await issuer.jwks()).keys[0]!;
     const { privateKey } = await generateKeyPair("RS256");
-    const forged = await new SignJWT({ ...decodeJwt(token) }).setProtectedHeader({ alg: "RS256", kid }).sign(privateKey);
+    const forged = await new SignJWT({ ...decodeJwt(token) })
+      .setProtectedHeader({ alg: "RS256", kid })
+      .sign(privateKey);
     await expect(issuer.verify(forged)).rejects.toThrow(/signature/);
   });
 

@@ -65,7 +65,9 @@ describe("delivery", () => {
       eventSource: "aws:sqs",
       eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
       awsRegion: "us-east-1",
-      messageAttributes: { trace: { stringValue: "abc", stringListValues: [], binaryListValues: [], dataType: "String" } },
+      messageAttributes: {
+        trace: { stringValue: "abc", stringListValues: [], binaryListValues: [], dataType: "String" },
+      },
       attributes: {
         ApproximateReceiveCount: "1",
         SentTimestamp: expect.stringMatching(/^\d+$/),
@@ -164,7 +166,11 @@ describe("failures", () => {
     expect(sqs.invocations("jobs")).toBe(2);
     expect(sqs.stats().jobs).toMatchObject({ total: 0, dlq: 1 });
     const [dead] = sqs.queue("jobs-dlq")!.peek();
-    expect(dead).toMatchObject({ messageId: sent.messageId, body: "poison", deadLetterSourceArn: "arn:aws:sqs:us-east-1:000000000000:jobs" });
+    expect(dead).toMatchObject({
+      messageId: sent.messageId,
+      body: "poison",
+      deadLetterSourceArn: "arn:aws:sqs:us-east-1:000000000000:jobs",
+    });
     const line = log.lines.find((l) => l.includes("moved to jobs-dlq"));
     expect(line).toContain("after 2 receives");
     expect(line).toContain("cannot parse row 7");
@@ -194,7 +200,10 @@ describe("persistence", () => {
     const dir = await tempDir();
     const idle = worker();
     const first = await open(dir, idle.handler);
-    await first.sqs.send("jobs", { body: "survives", messageAttributes: { k: { DataType: "Number", StringValue: "1" } } });
+    await first.sqs.send("jobs", {
+      body: "survives",
+      messageAttributes: { k: { DataType: "Number", StringValue: "1" } },
+    });
     await first.sqs.send("jobs-dlq", { body: "dead one" });
     await first.sqs.stop(); // never started: nothing was delivered
     expect(idle.events).toHaveLength(0);
@@ -205,7 +214,10 @@ describe("persistence", () => {
     second.sqs.start();
     await second.sqs.waitIdle({ untilEmpty: true });
     await second.sqs.stop();
-    expect(w.events[0]!.Records[0]).toMatchObject({ body: "survives", messageAttributes: { k: { stringValue: "1", dataType: "Number" } } });
+    expect(w.events[0]!.Records[0]).toMatchObject({
+      body: "survives",
+      messageAttributes: { k: { stringValue: "1", dataType: "Number" } },
+    });
   });
 
   it("keeps a received but unfinished message, which comes back after its visibility timeout", async () => {

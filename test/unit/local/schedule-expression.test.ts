@@ -14,10 +14,14 @@ describe("rate expressions", () => {
     expect(next("rate(2 days)", "2024-01-04T00:00:00Z", "2024-01-01T00:00:00Z")).toBe("2024-01-05T00:00:00.000Z");
   });
 
-  it.each(["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate(5 seconds)", "rate(-1 days)", "rate(five minutes)"])(
-    "refuses %s",
-    (expr) => expect(() => parseScheduleExpression(expr)).toThrow(),
-  );
+  it.each([
+    "rate(1 minutes)",
+    "rate(5 minute)",
+    "rate(0 minutes)",
+    "rate(5 seconds)",
+    "rate(-1 days)",
+    "rate(five minutes)",
+  ])("refuses %s", (expr) => expect(() => parseScheduleExpression(expr)).toThrow());
 });
 
 describe("cron expressions", () => {
@@ -69,10 +73,16 @@ describe("cron expressions", () => {
 describe("previous fire time (for a tick missed while stopped)", () => {
   it("finds the latest tick at or before a time", () => {
     const daily = parseScheduleExpression("cron(0 10 * * ? *)");
-    expect(previousFireTime(daily, at("2024-01-05T09:00:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe("2024-01-04T10:00:00.000Z");
-    expect(previousFireTime(daily, at("2024-01-05T10:00:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe("2024-01-05T10:00:00.000Z");
+    expect(previousFireTime(daily, at("2024-01-05T09:00:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2024-01-04T10:00:00.000Z",
+    );
+    expect(previousFireTime(daily, at("2024-01-05T10:00:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2024-01-05T10:00:00.000Z",
+    );
     const rate = parseScheduleExpression("rate(5 minutes)");
-    expect(previousFireTime(rate, at("2024-01-01T00:12:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe("2024-01-01T00:10:00.000Z");
+    expect(previousFireTime(rate, at("2024-01-01T00:12:00Z"), at("2024-01-01T00:00:00Z"))?.toISOString()).toBe(
+      "2024-01-01T00:10:00.000Z",
+    );
     expect(previousFireTime(rate, at("2024-01-01T00:04:00Z"), at("2024-01-01T00:00:00Z"))).toBeNull();
   });
 });

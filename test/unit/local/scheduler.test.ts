@@ -61,7 +61,11 @@ describe("scheduler", () => {
     await vi.advanceTimersByTimeAsync(60 * 60_000);
     await scheduler.stop();
     expect(sent).toEqual([]);
-    expect(scheduler.info().heartbeat).toMatchObject({ expression: "rate(5 minutes)", lastRunAt: null, nextRunAt: null });
+    expect(scheduler.info().heartbeat).toMatchObject({
+      expression: "rate(5 minutes)",
+      lastRunAt: null,
+      nextRunAt: null,
+    });
   });
 
   it("remembers the last run across a restart", async () => {

@@ -32,7 +32,11 @@ beforeEach(async () => {
     loadHandler: async () => async () => undefined,
     log: memoryLog(),
   });
-  client = new SQSClient({ endpoint: endpoint.url, region: "us-east-1", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
+  client = new SQSClient({
+    endpoint: endpoint.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+  });
   url = sqs.urls().jobs!;
 });
 
@@ -44,7 +48,10 @@ afterEach(async () => {
 
 const counts = async (queueUrl = url) => {
   const out = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
   return out.Attributes;
 };
@@ -58,7 +65,9 @@ describe("local SQS endpoint with the AWS SDK", () => {
 
   it("sends a message with attributes and answers the digests the SDK verifies", async () => {
     const attrs = { tenant: { DataType: "String", StringValue: "t1" }, n: { DataType: "Number", StringValue: "3" } };
-    const out = await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"kind":"ping"}', MessageAttributes: attrs }));
+    const out = await client.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: '{"kind":"ping"}', MessageAttributes: attrs }),
+    );
     expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
     expect(out.MD5OfMessageAttributes).toBe(md5OfMessageAttributes(attrs));
     expect(await counts()).toEqual({ ApproximateNumberOfMessages: "1", ApproximateNumberOfMessagesNotVisible: "0" });
@@ -82,7 +91,9 @@ describe("local SQS endpoint with the AWS SDK", () => {
 
   it("counts received messages as not visible, and deletes by receipt handle", async () => {
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x" }));
-    const got = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+    const got = await client.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
     expect(got.Messages?.map((m) => m.Body)).toEqual(["x"]);
     expect(await counts()).toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "1" });
     await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: got.Messages![0]!.ReceiptHandle! }));
@@ -104,11 +115,27 @@ describe("local SQS endpoint with the AWS SDK", () => {
   });
 
   it("throws the SDK's QueueDoesNotExist for an unknown queue", async () => {
-    const sending = client.send(new SendMessageCommand({ QueueUrl: `${endpoint.url}/000000000000/nope`, MessageBody: "x" }));
+    const sending = client.send(
+      new SendMessageCommand({ QueueUrl: `${endpoint.url}/000000000000/nope`, MessageBody: "x" }),
+    );
     await expect(sending).rejects.toBeInstanceOf(QueueDoesNotExist);
   });
 
+  it("rejects characters SQS does not allow in a body", async () => {
+    await expect(client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "a\u0000b" }))).rejects.toMatchObject(
+      {
+        name: "InvalidMessageContents",
+      },
+    );
+    const ok = await client.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: "tab\tnewline\n emoji 😀 中文" }),
+    );
+    expect(ok.MessageId).toBeDefined();
+  });
+
   it("rejects an empty body as SQS does", async () => {
-    await expect(client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "" }))).rejects.toMatchObject({ name: "MissingParameter" });
+    await expect(client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "" }))).rejects.toMatchObject({
+      name: "MissingParameter",
+    });
   });
 });

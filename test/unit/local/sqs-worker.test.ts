@@ -12,7 +12,12 @@ const record = (body: string, id = body): SQSRecord => ({
   messageId: id,
   receiptHandle: `rh-${id}`,
   body,
-  attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1", SenderId: "s", ApproximateFirstReceiveTimestamp: "1" },
+  attributes: {
+    ApproximateReceiveCount: "1",
+    SentTimestamp: "1",
+    SenderId: "s",
+    ApproximateFirstReceiveTimestamp: "1",
+  },
   messageAttributes: {},
   md5OfBody: "",
   eventSource: "aws:sqs",
@@ -38,7 +43,10 @@ describe("sqsWorker", () => {
       if (body.n === 3) throw new Error("downstream failed");
       seen.push(body.n);
     });
-    const out = await h(event(record("{oops", "a"), record('{"n":"1"}', "b"), record('{"n":3}', "c"), record('{"n":4}', "d")), context);
+    const out = await h(
+      event(record("{oops", "a"), record('{"n":"1"}', "b"), record('{"n":3}', "c"), record('{"n":4}', "d")),
+      context,
+    );
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: "a" }, { itemIdentifier: "b" }, { itemIdentifier: "c" }]);
     expect(seen).toEqual([4]);
   });
@@ -80,7 +88,17 @@ describe("health worker", () => {
         record(JSON.stringify({ kind: "heartbeat", scheduledAt: "2024-01-01T00:05:00.000Z" }), "1"),
         record(JSON.stringify({ kind: "ping", id: "p" }), "2"),
         record(JSON.stringify({ Records: [s3Record] }), "3"),
-        record(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Time: "2024-01-01T00:00:00Z", Bucket: "uploads", RequestId: "r", HostId: "h" }), "4"),
+        record(
+          JSON.stringify({
+            Service: "Amazon S3",
+            Event: "s3:TestEvent",
+            Time: "2024-01-01T00:00:00Z",
+            Bucket: "uploads",
+            RequestId: "r",
+            HostId: "h",
+          }),
+          "4",
+        ),
       ),
       context,
     );
@@ -88,7 +106,10 @@ describe("health worker", () => {
     expect(recorded()).toEqual([
       { key: { PK: "SYS#HEALTH", SK: "heartbeat" }, detail: { scheduledAt: "2024-01-01T00:05:00.000Z" } },
       { key: { PK: "SYS#HEALTH", SK: "ping" }, detail: { id: "p" } },
-      { key: { PK: "SYS#HEALTH", SK: "s3" }, detail: { bucket: "uploads", key: "imports/t1/a b+(1).csv", eventName: "ObjectCreated:Put", size: 5 } },
+      {
+        key: { PK: "SYS#HEALTH", SK: "s3" },
+        detail: { bucket: "uploads", key: "imports/t1/a b+(1).csv", eventName: "ObjectCreated:Put", size: 5 },
+      },
       { key: { PK: "SYS#HEALTH", SK: "s3-test" }, detail: { bucket: "uploads" } },
     ]);
   });
