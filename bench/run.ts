@@ -27,7 +27,8 @@ dynamo.middlewareStack.add(
     if (meter.on) {
       meter.requests++;
       const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      for (const c of Array.isArray(cc) ? cc : cc ? [cc] : []) meter.capacity += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
+      for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
+        meter.capacity += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
     }
     return out;
   },
@@ -85,7 +86,10 @@ try {
   const ids: string[] = [];
   const names = ["上海浦东贸易", "杭州西湖科技", "深圳华强电子", "北京中关村软件", "广州天河物流"];
   for (let i = 0; i < SEED_CUSTOMERS; i++) {
-    const c = await call("POST", "/v1/customers", token, { name: `${names[i % names.length]}${i}号`, region: "330106" });
+    const c = await call("POST", "/v1/customers", token, {
+      name: `${names[i % names.length]}${i}号`,
+      region: "330106",
+    });
     ids.push(c.id);
     for (let j = 0; j < 2; j++) await call("POST", `/v1/customers/${c.id}/contacts`, token, { name: `联系人${j}` });
   }
@@ -102,21 +106,42 @@ try {
   const { customerKeys } = await import("../shared/domain/customers/keys.ts");
   const bare = [
     await measure("bare GetItem", (i) =>
-      ddb.send(new GetCommand({ TableName: env.TABLE_NAME, Key: { PK: customerKeys.pk("bench", pick(i)), SK: "PROFILE" }, ConsistentRead: true })),
+      ddb.send(
+        new GetCommand({
+          TableName: env.TABLE_NAME,
+          Key: { PK: customerKeys.pk("bench", pick(i)), SK: "PROFILE" },
+          ConsistentRead: true,
+        }),
+      ),
     ),
     await measure("bare Query (360)", (i) =>
-      ddb.send(new QueryCommand({ TableName: env.TABLE_NAME, KeyConditionExpression: "PK = :pk AND SK < :e", ExpressionAttributeValues: { ":pk": customerKeys.pk("bench", pick(i)), ":e": "~" }, ConsistentRead: true })),
+      ddb.send(
+        new QueryCommand({
+          TableName: env.TABLE_NAME,
+          KeyConditionExpression: "PK = :pk AND SK < :e",
+          ExpressionAttributeValues: { ":pk": customerKeys.pk("bench", pick(i)), ":e": "~" },
+          ConsistentRead: true,
+        }),
+      ),
     ),
   ];
   const all = [...results, ...bare];
-  console.log(`\nmachine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; DynamoDB Local; ${SEED_CUSTOMERS} customers x 2 contacts; ${ROUNDS} calls each, concurrency ${CONCURRENCY} for req/s\n`);
+  console.log(
+    `\nmachine: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; DynamoDB Local; ${SEED_CUSTOMERS} customers x 2 contacts; ${ROUNDS} calls each, concurrency ${CONCURRENCY} for req/s\n`,
+  );
   console.log("| call | p50 ms | p99 ms | req/s | DynamoDB requests/call | capacity units/call |");
   console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const r of all) console.log(`| ${r.name} | ${r.p50Ms} | ${r.p99Ms} | ${r.rps} | ${r.requests} | ${r.capacityUnits} |`);
+  for (const r of all)
+    console.log(`| ${r.name} | ${r.p50Ms} | ${r.p99Ms} | ${r.rps} | ${r.requests} | ${r.capacityUnits} |`);
   const get = results[0]!;
   const summary = {
     at: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
     apiP50Ms: get.p50Ms,
     apiP99Ms: get.p99Ms,
     apiOverheadP50Ms: round(get.p50Ms - bare[0]!.p50Ms),
@@ -126,7 +151,9 @@ try {
   };
   await mkdir("bench/results", { recursive: true });
   await writeFile("bench/results/latest.json", JSON.stringify(summary, null, 2) + "\n");
-  console.log(`\napiOverheadP50Ms (get via API minus bare GetItem): ${summary.apiOverheadP50Ms}\nwritten bench/results/latest.json`);
+  console.log(
+    `\napiOverheadP50Ms (get via API minus bare GetItem): ${summary.apiOverheadP50Ms}\nwritten bench/results/latest.json`,
+  );
 } finally {
   await local.stop();
   await rm(dataDir, { recursive: true, force: true });

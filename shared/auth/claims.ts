@@ -32,7 +32,10 @@ export function claimList(value: ClaimValue): string[] {
     } catch {
       /* API Gateway's "[a b]" form is not JSON */
     }
-    return s.slice(1, -1).split(/[\s,]+/).filter(Boolean);
+    return s
+      .slice(1, -1)
+      .split(/[\s,]+/)
+      .filter(Boolean);
   }
   return s.split(/[\s,]+/).filter(Boolean);
 }

@@ -61,9 +61,7 @@ export async function mergedQuery(q: MergedQuery): Promise<{ items: Record<strin
   });
   // A partition that stopped early (Limit counted filtered-out rows, or 1 MB) may still hold rows that sort before
   // rows of other partitions: serve only rows that come before every such partition's stopping point.
-  const frontiers = pages
-    .filter((p, shard) => start[shard] !== "done" && p.last)
-    .map((p) => String(p.last![skName]));
+  const frontiers = pages.filter((p, shard) => start[shard] !== "done" && p.last).map((p) => String(p.last![skName]));
   const eligible = frontiers.length
     ? tagged.filter((t) => {
         const sk = String(t.item[skName]);

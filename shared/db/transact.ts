@@ -19,9 +19,7 @@ export interface GuardedItem {
 export async function transact(items: GuardedItem[], token?: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await ddb.send(
-        new TransactWriteCommand({ TransactItems: items.map((i) => i.item), ClientRequestToken: token }),
-      );
+      await ddb.send(new TransactWriteCommand({ TransactItems: items.map((i) => i.item), ClientRequestToken: token }));
       return;
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;

@@ -108,9 +108,11 @@ export function buildOpenApi(): Record<string, unknown> {
       }));
       if (op.query) {
         const props = (schema(op.query, "input").properties ?? {}) as Record<string, unknown>;
-        for (const [name, s] of Object.entries(props)) params.push({ name, in: "query", required: false, schema: s as never });
+        for (const [name, s] of Object.entries(props))
+          params.push({ name, in: "query", required: false, schema: s as never });
       }
-      if (op.idempotent) params.push({ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } });
+      if (op.idempotent)
+        params.push({ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } });
       if (op.ifMatch) params.push({ name: "If-Match", in: "header", required: false, schema: { type: "string" } });
       const problem = { "application/problem+json": { schema: schema(Problem, "output") } };
       paths[route.path] ??= {};

@@ -34,7 +34,13 @@ describe("a customer's life over HTTP", () => {
     });
     expect(created.status).toBe(201);
     const c = created.body;
-    expect(c).toMatchObject({ name: "上海浦东贸易有限公司", type: "enterprise", version: 1, uscc, phone: "021-58881234" });
+    expect(c).toMatchObject({
+      name: "上海浦东贸易有限公司",
+      type: "enterprise",
+      version: 1,
+      uscc,
+      phone: "021-58881234",
+    });
     expect(c.code).toMatch(/^C\d{10}$/);
     expect(c.tags).toEqual(["重点", "华东"]);
     expect(created.headers.get("location")).toBe(`/v1/customers/${c.id}`);
@@ -42,7 +48,11 @@ describe("a customer's life over HTTP", () => {
     const found = await admin.get("/v1/customers?q=shpd");
     expect(found.body.items.map((x: any) => x.id)).toContain(c.id);
 
-    const contact = await admin.post(`/v1/customers/${c.id}/contacts`, { name: "张经理", mobile: "138 1234 5678", isPrimary: true });
+    const contact = await admin.post(`/v1/customers/${c.id}/contacts`, {
+      name: "张经理",
+      mobile: "138 1234 5678",
+      isPrimary: true,
+    });
     expect(contact.status).toBe(201);
     expect(contact.body.mobile).toBe("13812345678");
 
@@ -115,11 +125,20 @@ describe("a customer's life over HTTP", () => {
 describe("bad input changes nothing and never gets a 5xx", () => {
   it("refuses malformed JSON, wrong types, unknown and read-only fields, oversize strings", async () => {
     const before = (await admin.get("/v1/customers?limit=200")).body.items.length;
-    expectProblem(await admin.raw("POST", "/v1/customers", { body: '{"name":', headers: { "content-type": "application/json" } }), 400);
+    expectProblem(
+      await admin.raw("POST", "/v1/customers", { body: '{"name":', headers: { "content-type": "application/json" } }),
+      400,
+    );
     const wrongType = await admin.post("/v1/customers", { name: 42 });
     expectProblem(wrongType, 400);
     expect(wrongType.body.errors.map((e: any) => e.path)).toContain("name");
-    const mass = await admin.post("/v1/customers", { name: "批量赋值", tenant: "evil", id: "X", version: 9, stats: {} });
+    const mass = await admin.post("/v1/customers", {
+      name: "批量赋值",
+      tenant: "evil",
+      id: "X",
+      version: 9,
+      stats: {},
+    });
     expectProblem(mass, 400);
     expect(mass.body.errors.map((e: any) => e.path).sort()).toEqual(["id", "stats", "tenant", "version"]);
     expectProblem(await admin.post("/v1/customers", { name: "长".repeat(201) }), 400);
@@ -135,8 +154,13 @@ describe("bad input changes nothing and never gets a 5xx", () => {
 
   it("refuses oversize bodies, non-JSON content types, bad limits and forged cursors", async () => {
     const big = JSON.stringify({ name: "大", address: "x".repeat(300_000) });
-    expect((await admin.raw("POST", "/v1/customers", { body: big, headers: { "content-type": "application/json" } })).status).toBe(413);
-    expectProblem(await admin.raw("POST", "/v1/customers", { body: "name=x", headers: { "content-type": "text/plain" } }), 415);
+    expect(
+      (await admin.raw("POST", "/v1/customers", { body: big, headers: { "content-type": "application/json" } })).status,
+    ).toBe(413);
+    expectProblem(
+      await admin.raw("POST", "/v1/customers", { body: "name=x", headers: { "content-type": "text/plain" } }),
+      415,
+    );
     expectProblem(await admin.get("/v1/customers?limit=201"), 400);
     expectProblem(await admin.get("/v1/customers?limit=abc"), 400);
     expectProblem(await admin.get("/v1/customers?cursor=eyJ0IjoiZXZpbCJ9.AAAA"), 400);

@@ -182,7 +182,7 @@ describe("recycle bin", () => {
     expect(back.deletedAt).toBeUndefined();
     expect(back.version).toBe(3);
     expect((await listEverything(caller, { q: "hsz" }, 50)).map((x) => x.id)).toEqual([c.id]);
-    expect((await listEverything(caller, { deleted: "true" }, 50))).toEqual([]);
+    expect(await listEverything(caller, { deleted: "true" }, 50)).toEqual([]);
     const actions = (await queryAudit(caller.tenant, { entityId: c.id, limit: 10 })).items.map((e) => e.action);
     expect(actions).toEqual(["restore", "delete", "create"]);
   });

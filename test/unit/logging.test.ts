@@ -70,7 +70,11 @@ it("logs a failure's detail but answers with nothing but a request id", async ()
   const res = await handler(event({ name: "失败测试" }, "req-log-2") as never, context as never);
   expect(res.statusCode).toBe(500);
   expect(res.body).not.toContain("disk on fire");
-  expect(JSON.parse(res.body as string)).toMatchObject({ status: 500, detail: "internal error", instance: "req-log-2" });
+  expect(JSON.parse(res.body as string)).toMatchObject({
+    status: 500,
+    detail: "internal error",
+    instance: "req-log-2",
+  });
   const errorLine = parsedLines().find((l) => l.level === "ERROR");
   expect(JSON.stringify(errorLine)).toContain("disk on fire");
   expect(errorLine).toMatchObject({ requestId: "req-log-2", tenant: "t-logs" });

@@ -34,16 +34,11 @@ export const auditKeys = {
 export function changedFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): string[] {
   const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
   const skip = new Set(["version", "updatedAt", "updatedBy"]);
-  return [...keys]
-    .filter((k) => !skip.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]))
-    .sort();
+  return [...keys].filter((k) => !skip.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k])).sort();
 }
 
 /** A transaction item that appends one audit entry. */
-export function auditPut(
-  tenant: string,
-  e: Omit<AuditEntry, "id" | "changes"> & { changes?: string[] },
-): GuardedItem {
+export function auditPut(tenant: string, e: Omit<AuditEntry, "id" | "changes"> & { changes?: string[] }): GuardedItem {
   const id = newId();
   const entry: AuditEntry = { ...e, id, changes: e.changes ?? changedFields(e.before, e.after) };
   return {

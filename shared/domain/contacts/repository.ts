@@ -4,7 +4,7 @@ import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
-import { ConflictError, NotFoundError } from "../../http/errors.ts";
+import { ConflictError } from "../../http/errors.ts";
 import { customerKeys as K } from "../customers/keys.ts";
 import type { Contact } from "./schemas.ts";
 
@@ -57,9 +57,7 @@ function profileUpdate(
   let expr = "ADD stats.contactCount :d";
   let cond = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
   if (change.primary) {
-    expr = change.primary.to
-      ? `SET primaryContactId = :to ${expr}`
-      : `REMOVE primaryContactId ${expr}`;
+    expr = change.primary.to ? `SET primaryContactId = :to ${expr}` : `REMOVE primaryContactId ${expr}`;
     if (change.primary.to) values[":to"] = change.primary.to;
     if (change.primary.from) {
       cond += " AND primaryContactId = :from";
@@ -125,7 +123,9 @@ export async function insertContact(
       },
       onConditionFailed: () => new ConflictError(`contact ${c.id} already exists`),
     },
-    ...(primary?.from && primary.from !== c.id ? [demote(tenant, c.customerId, primary.from, c.createdAt, c.createdBy)] : []),
+    ...(primary?.from && primary.from !== c.id
+      ? [demote(tenant, c.customerId, primary.from, c.createdAt, c.createdBy)]
+      : []),
   ]);
 }
 

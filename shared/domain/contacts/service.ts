@@ -144,8 +144,7 @@ export async function deleteContact(
   if (expected !== undefined && before.version !== expected) {
     throw new ConflictError(`contact ${id} is at version ${before.version}, not ${expected}`);
   }
-  const primary: PrimaryChange | undefined =
-    customer.primaryContactId === id ? { from: id, to: null } : undefined;
+  const primary: PrimaryChange | undefined = customer.primaryContactId === id ? { from: id, to: null } : undefined;
   await removeContact(caller.tenant, before, primary, [
     auditPut(caller.tenant, {
       at: new Date().toISOString(),

@@ -342,7 +342,9 @@ async function batchGetProfiles(tenant: string, ids: string[]): Promise<Map<stri
       .slice(i, i + 100)
       .map((id) => ({ PK: K.pk(tenant, id), SK: K.profileSk() }));
     for (let attempt = 0; keys?.length; attempt++) {
-      const res: BatchGetCommandOutput = await ddb.send(new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }));
+      const res: BatchGetCommandOutput = await ddb.send(
+        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
+      );
       for (const item of res.Responses?.[table()] ?? []) found.set(item.id as string, item as CustomerItem);
       keys = res.UnprocessedKeys?.[table()]?.Keys;
       if (keys?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));

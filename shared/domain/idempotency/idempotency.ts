@@ -51,7 +51,11 @@ export function idempotencyFrom(
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new BadRequestError("Idempotency-Key must be 1 to 255 printable ASCII characters");
   }
-  const fingerprint = createHash("sha256").update(route).update("\n").update(canonicalJson(body ?? null)).digest("hex");
+  const fingerprint = createHash("sha256")
+    .update(route)
+    .update("\n")
+    .update(canonicalJson(body ?? null))
+    .digest("hex");
   return { tenant, key, fingerprint };
 }
 
