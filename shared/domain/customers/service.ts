@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../http/errors.ts";
-import { auditPut } from "../audit/audit.ts";
+import { type AuditAction, auditPut } from "../audit/audit.ts";
 import { toContact } from "../contacts/repository.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
@@ -45,6 +45,27 @@ export function present(item: Record<string, unknown>): Customer {
 
 /** The image kept in audit entries: the stored fields, without derived display fields. */
 const image = (c: Customer) => ({ ...c }) as Record<string, unknown>;
+
+/** The audit entry of one write to a customer, for the write's own transaction. */
+const customerAudit = (
+  caller: Caller,
+  action: AuditAction,
+  entityId: string,
+  at: string,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
+  requestId: string | undefined,
+) =>
+  auditPut(caller.tenant, {
+    at,
+    actor: caller.userId,
+    action,
+    entityType: "customer",
+    entityId,
+    before,
+    after,
+    requestId,
+  });
 
 const MAX_AUTO_CODE_ATTEMPTS = 5;
 
@@ -85,16 +106,7 @@ export async function createCustomer(
       const result = { status: 201, body };
       const extras = [
         record(result),
-        auditPut(caller.tenant, {
-          at,
-          actor: caller.userId,
-          action: "create",
-          entityType: "customer",
-          entityId: customer.id,
-          before: null,
-          after: image(customer),
-          requestId,
-        }),
+        customerAudit(caller, "create", customer.id, at, null, image(customer), requestId),
       ].filter((x) => x !== undefined);
       try {
         await insertCustomer(caller.tenant, customer, searchTokens(customer.name, customer.code), extras);
@@ -151,16 +163,7 @@ export async function patchCustomer(
   for (const k of remove) delete after[k];
   const tokens = searchTokens(after.name as string, after.code as string);
   await updateCustomer(caller.tenant, before, { set, remove, tokens }, [
-    auditPut(caller.tenant, {
-      at,
-      actor: caller.userId,
-      action: "update",
-      entityType: "customer",
-      entityId: id,
-      before: image(toCustomer(before)),
-      after,
-      requestId,
-    }),
+    customerAudit(caller, "update", id, at, image(toCustomer(before)), after, requestId),
   ]);
   return present(after);
 }
@@ -187,16 +190,7 @@ export async function deleteCustomer(
     version: before.version + 1,
   };
   await binCustomer(caller.tenant, before, { at, by: caller.userId }, [
-    auditPut(caller.tenant, {
-      at,
-      actor: caller.userId,
-      action: "delete",
-      entityType: "customer",
-      entityId: id,
-      before: image(toCustomer(before)),
-      after,
-      requestId,
-    }),
+    customerAudit(caller, "delete", id, at, image(toCustomer(before)), after, requestId),
   ]);
   return present(after);
 }
@@ -211,16 +205,7 @@ export async function restoreCustomer(caller: Caller, id: string, requestId?: st
   const { deletedAt: _d, deletedBy: _b, ...live } = toCustomer(before);
   const after = { ...live, updatedAt: at, updatedBy: caller.userId, version: before.version + 1 };
   await unbinCustomer(caller.tenant, before, { at, by: caller.userId }, [
-    auditPut(caller.tenant, {
-      at,
-      actor: caller.userId,
-      action: "restore",
-      entityType: "customer",
-      entityId: id,
-      before: image(toCustomer(before)),
-      after,
-      requestId,
-    }),
+    customerAudit(caller, "restore", id, at, image(toCustomer(before)), after, requestId),
   ]);
   return present(after);
 }
