@@ -13,7 +13,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const { startLocal } = await import("../local/runtime.ts");
 const dataDir = await mkdtemp(join(tmpdir(), "cm-bench-"));
-const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false });
+const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false, accessLog: false });
 const { dynamo, ddb } = await import("../shared/db/client.ts");
 const { GetCommand, QueryCommand } = await import("@aws-sdk/lib-dynamodb");
 
