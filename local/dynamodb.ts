@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  UpdateTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
@@ -184,11 +185,27 @@ export async function ensureTable(endpoint: string, tableName: string, log: Loca
       result = "exists";
       const want = def.GlobalSecondaryIndexes.map((g) => g.IndexName).sort();
       const have = (existing.Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName ?? "").sort();
-      if (want.join() !== have.join()) {
-        log.warn(
-          `table ${tableName} has indexes [${have.join(", ")}] but the definition has [${want.join(", ")}]; use a new DATA_DIR to recreate it`,
+      // Indexes added to the definition since the table was made are added here, one at a time as DynamoDB
+      // requires, so an existing DATA_DIR keeps its data; the index is backfilled from the items already there.
+      for (const gsi of def.GlobalSecondaryIndexes.filter((g) => !have.includes(g.IndexName))) {
+        const attrs = gsi.KeySchema.map((k) => k.AttributeName);
+        await client.send(
+          new UpdateTableCommand({
+            TableName: tableName,
+            AttributeDefinitions: def.AttributeDefinitions.filter((a) => attrs.includes(a.AttributeName)),
+            GlobalSecondaryIndexUpdates: [{ Create: gsi }],
+          }),
         );
+        for (let i = 0; i < 600; i++) {
+          const t = await client.send(new DescribeTableCommand({ TableName: tableName }));
+          const idx = t.Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === gsi.IndexName);
+          if (idx?.IndexStatus === "ACTIVE") break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        log.info(`table ${tableName}: added index ${gsi.IndexName}`);
       }
+      const extra = have.filter((h) => !(want as string[]).includes(h));
+      if (extra.length) log.warn(`table ${tableName} has indexes no longer defined: ${extra.join(", ")}`);
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
       await client.send(new CreateTableCommand(def));
