@@ -1,5 +1,6 @@
 // The one list of deployable units: HTTP route groups, queue workers, schedules and S3 notifications.
 // CDK builds its functions, routes, queues and rules from it; the local runtime serves exactly the same.
+import type { ThrottlingDef } from "../shared/http/throttle.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -85,7 +86,22 @@ export const httpFunctions = {
       r("DELETE", "/v1/customers/{id}/contacts/{contactId}"),
     ],
   },
-  audit: { entry: "functions/http/audit.ts", table: "read", routes: [r("GET", "/v1/audit")] },
+  audit: {
+    entry: "functions/http/audit.ts",
+    table: "read",
+    routes: [r("GET", "/v1/audit"), r("GET", "/v1/audit/verify")],
+  },
+  org: {
+    entry: "functions/http/org.ts",
+    table: "readwrite",
+    routes: [
+      r("GET", "/v1/departments"),
+      r("POST", "/v1/departments"),
+      r("PATCH", "/v1/departments/{id}"),
+      r("GET", "/v1/users/{id}"),
+      r("PUT", "/v1/users/{id}"),
+    ],
+  },
   settings: {
     entry: "functions/http/settings.ts",
     table: "readwrite",
@@ -113,3 +129,24 @@ export const s3Notifications: readonly S3NotificationDef[] = [
 
 export type HttpFunctionName = keyof typeof httpFunctions;
 export type QueueName = keyof typeof queues;
+
+/**
+ * Throttling, read by CDK (stage route settings, the functions' TENANT_* env) and by the local runtime (the same
+ * per-route token buckets in front of the handlers, the same env for them). Route limits are API Gateway's: each route
+ * has its own bucket shared by all callers. The tenant limit is enforced by the functions (shared/http/throttle.ts),
+ * one DynamoDB counter per tenant and window, because an HTTP API cannot throttle by a JWT claim.
+ */
+export const throttling = {
+  default: { rateLimit: 100, burstLimit: 200 },
+  /** Health, OpenAPI document and docs: anyone can call them, nothing there needs volume. */
+  publicRoutes: { rateLimit: 10, burstLimit: 20 },
+  routes: {
+    /** A create is a transaction of ~3 requests and ~14 WCU (bench/results). */
+    "POST /v1/customers": { rateLimit: 20, burstLimit: 40 },
+    /** A list page queries every shard: ~8 requests and ~23 RCU. */
+    "GET /v1/customers": { rateLimit: 50, burstLimit: 100 },
+    "PUT /v1/settings": { rateLimit: 5, burstLimit: 10 },
+  },
+  /** Per tenant over all its authenticated requests: windows of burst / rate = 2 s allowing 50 requests each. */
+  tenant: { ratePerSecond: 25, burst: 50 },
+} as const satisfies ThrottlingDef;

@@ -1,7 +1,7 @@
 // HTTP adapter for /v1/settings: the tenant's customer code pattern and time zone (admins change them).
 // adapter --> (use case) --> domain & repositories
 import { httpApi, parse } from "../../shared/http/api.ts";
-import { ForbiddenError } from "../../shared/http/errors.ts";
+import { requireAdmin, resolveViewer } from "../../shared/domain/org/viewer.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion } from "../../shared/http/version.ts";
 import { getSettings, putSettings, SettingsPutSchema } from "../../shared/domain/settings/settings.ts";
@@ -10,7 +10,7 @@ export const handler = httpApi({
   "GET /v1/settings": async (req) => json(200, await getSettings(req.caller.tenant)),
 
   "PUT /v1/settings": async (req) => {
-    if (!req.caller.roles.includes("admin")) throw new ForbiddenError("only an admin may change tenant settings");
+    requireAdmin(await resolveViewer(req.caller));
     const body = parse(SettingsPutSchema, req.body() ?? {});
     const version = expectedVersion(req.headers["if-match"], body.version)!;
     const { version: _v, ...s } = body;

@@ -20,6 +20,8 @@ export interface MergedQuery {
   descending: boolean;
   filter?: Filter | undefined;
   state?: ShardCursor | undefined;
+  /** Only sort keys starting with this prefix. */
+  skPrefix?: string | undefined;
 }
 
 /**
@@ -40,10 +42,10 @@ export async function mergedQuery(q: MergedQuery): Promise<{ items: Record<strin
         new QueryCommand({
           TableName: env.TABLE_NAME,
           IndexName: q.index,
-          KeyConditionExpression: "#gpk = :gpk",
+          KeyConditionExpression: q.skPrefix ? "#gpk = :gpk AND begins_with(#gsk, :gsk)" : "#gpk = :gpk",
           FilterExpression: q.filter?.expression,
-          ExpressionAttributeNames: { "#gpk": pkName, ...q.filter?.names },
-          ExpressionAttributeValues: { ":gpk": pk, ...q.filter?.values },
+          ExpressionAttributeNames: { "#gpk": pkName, ...(q.skPrefix ? { "#gsk": skName } : {}), ...q.filter?.names },
+          ExpressionAttributeValues: { ":gpk": pk, ...(q.skPrefix ? { ":gsk": q.skPrefix } : {}), ...q.filter?.values },
           ScanIndexForward: !q.descending,
           Limit: q.limit,
           ExclusiveStartKey: from ?? undefined,

@@ -1,7 +1,7 @@
 // The single table's physical shape: key schema and generic GSIs, shared by CDK and the local runtime.
 
 /** Generic global secondary indexes; every entity maps its access patterns onto these. */
-export const GSI_NAMES = ["GSI1", "GSI2", "GSI3"] as const;
+export const GSI_NAMES = ["GSI1", "GSI2", "GSI3", "GSI4"] as const;
 export type GsiName = (typeof GSI_NAMES)[number];
 
 /** Attribute names of the primary key and of each GSI's partition and sort key. */

@@ -1,5 +1,11 @@
 // Logs: every line a handler writes is JSON with request id, tenant and user, and carries no token or phone number.
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { handler } from "../../functions/http/customers.ts";
@@ -10,6 +16,8 @@ const lines: string[] = [];
 
 beforeEach(() => {
   ddbMock.reset();
+  // No user record: the token's roles and department apply (the viewer is read before anything else).
+  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
   lines.length = 0;
   logger.setLogLevel("INFO");
   for (const stream of [process.stdout, process.stderr]) {

@@ -1,5 +1,6 @@
 // Contact schemas: a customer's people (strict input, API output).
 import { z } from "zod";
+import { maskable } from "../customers/schemas.ts";
 import { EmailSchema, PhoneSchema } from "../validation/index.ts";
 
 const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `at most ${max} characters`);
@@ -18,9 +19,9 @@ export const ContactPatchSchema = z
     version: z.number().int().min(1).optional(),
     name: text(100).optional(),
     title: text(100).nullable().optional(),
-    phone: PhoneSchema.nullable().optional(),
-    mobile: PhoneSchema.nullable().optional(),
-    email: EmailSchema.nullable().optional(),
+    phone: maskable(PhoneSchema).nullable().optional(),
+    mobile: maskable(PhoneSchema).nullable().optional(),
+    email: maskable(EmailSchema).nullable().optional(),
     isPrimary: z.boolean().optional(),
   })
   .refine((p) => Object.keys(p).some((k) => k !== "version"), "nothing to change");

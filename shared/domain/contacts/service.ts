@@ -1,11 +1,14 @@
 // Contact use cases: a customer's contacts, with at most one primary contact, audited like every write.
 // adapter --> (use case) --> domain & repositories
-import { type Caller, requireWriter } from "../../auth/claims.ts";
+import type { Caller } from "../../auth/claims.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
-import { requireLiveCustomer } from "../customers/repository.ts";
+import { visibleCustomer } from "../customers/service.ts";
+import { maskRecord } from "../org/masking.ts";
+import { guardSensitive } from "../org/sensitive.ts";
+import { requireWrite, type Viewer } from "../org/viewer.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import {
   getContact,
@@ -19,12 +22,8 @@ import type { Contact, ContactCreate, ContactPatch } from "./schemas.ts";
 
 const image = (c: Contact) => ({ ...c }) as Record<string, unknown>;
 
-async function requireContact(caller: Caller, customerId: string, id: string): Promise<Contact> {
-  await requireLiveCustomer(caller.tenant, customerId);
-  const c = await getContact(caller.tenant, customerId, id);
-  if (!c) throw new NotFoundError(`contact ${id} not found`);
-  return c;
-}
+/** The contact as this viewer may see it. */
+const show = (v: Viewer, c: Contact): Contact => maskRecord(c, v.perms.viewSensitive);
 
 export async function createContact(
   caller: Caller,
@@ -33,9 +32,10 @@ export async function createContact(
   idem: IdempotencyContext | undefined,
   requestId?: string,
 ) {
-  requireWriter(caller);
+  const { v, customer } = await visibleCustomer(caller, customerId);
+  requireWrite(v);
+  guardSensitive(v, input, undefined);
   return once(idem, async (record) => {
-    const customer = await requireLiveCustomer(caller.tenant, customerId);
     const at = new Date().toISOString();
     const contact: Contact = {
       id: newId(),
@@ -50,7 +50,7 @@ export async function createContact(
     const primary: PrimaryChange | undefined = input.isPrimary
       ? { from: customer.primaryContactId, to: contact.id }
       : undefined;
-    const result = { status: 201, body: contact };
+    const result = { status: 201, body: show(v, contact) };
     await insertContact(
       caller.tenant,
       contact,
@@ -75,15 +75,21 @@ export async function createContact(
 }
 
 export async function getContactOf(caller: Caller, customerId: string, id: string): Promise<Contact> {
-  return requireContact(caller, customerId, id);
+  const { v } = await visibleCustomer(caller, customerId);
+  const c = await getContact(caller.tenant, customerId, id);
+  if (!c) throw new NotFoundError(`contact ${id} not found`);
+  return show(v, c);
 }
 
 export async function listContacts(caller: Caller, customerId: string, limit: number, cursor: string | undefined) {
-  await requireLiveCustomer(caller.tenant, customerId);
+  const { v } = await visibleCustomer(caller, customerId);
   const scope = JSON.stringify(["contacts", customerId]);
   const start = decodeCursor<Record<string, unknown>>(caller.tenant, scope, cursor);
   const page = await queryContacts(caller.tenant, customerId, limit, start);
-  return { items: page.items, nextCursor: page.state ? encodeCursor(caller.tenant, scope, page.state) : null };
+  return {
+    items: page.items.map((c) => show(v, c)),
+    nextCursor: page.state ? encodeCursor(caller.tenant, scope, page.state) : null,
+  };
 }
 
 export async function patchContact(
@@ -94,21 +100,21 @@ export async function patchContact(
   expected: number,
   requestId?: string,
 ): Promise<Contact> {
-  requireWriter(caller);
-  const customer = await requireLiveCustomer(caller.tenant, customerId);
+  const { v, customer } = await visibleCustomer(caller, customerId);
+  requireWrite(v);
   const before = await getContact(caller.tenant, customerId, id);
   if (!before) throw new NotFoundError(`contact ${id} not found`);
   if (before.version !== expected) {
     throw new ConflictError(`contact ${id} is at version ${before.version}, not ${expected}; read it again`);
   }
-  const { version: _v, ...fields } = patch;
+  const { version: _v, ...fields } = guardSensitive(v, patch, before);
   const after: Record<string, unknown> = { ...before };
   for (const [k, v] of Object.entries(fields)) {
     if (v === null) delete after[k];
     else if (v !== undefined) after[k] = v;
   }
   const unchanged = JSON.stringify({ ...after }) === JSON.stringify({ ...before });
-  if (unchanged) return before;
+  if (unchanged) return show(v, before);
   const at = new Date().toISOString();
   Object.assign(after, { version: before.version + 1, updatedAt: at, updatedBy: caller.userId });
   let primary: PrimaryChange | undefined;
@@ -127,7 +133,7 @@ export async function patchContact(
       requestId,
     }),
   ]);
-  return after as Contact;
+  return show(v, after as Contact);
 }
 
 export async function deleteContact(
@@ -137,8 +143,8 @@ export async function deleteContact(
   expected: number | undefined,
   requestId?: string,
 ): Promise<void> {
-  requireWriter(caller);
-  const customer = await requireLiveCustomer(caller.tenant, customerId);
+  const { v, customer } = await visibleCustomer(caller, customerId);
+  requireWrite(v);
   const before = await getContact(caller.tenant, customerId, id);
   if (!before) throw new NotFoundError(`contact ${id} not found`);
   if (expected !== undefined && before.version !== expected) {

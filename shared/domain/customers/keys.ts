@@ -24,6 +24,15 @@ export const customerKeys = {
   ownerPk: (tenant: string, ownerId: string) => `T#${tenant}#OWNER#${ownerId}`,
   ownerSk: (id: string) => `CUST#${id}`,
 
+  /**
+   * GSI4: the tenant's customers by department path (`/hq/east/#<id>`), sharded like GSI1. A `dept` scope is
+   * `begins_with("/hq/east/#")`, a `dept_tree` scope `begins_with("/hq/east/")`: one Query per shard however many
+   * departments the subtree holds.
+   */
+  scopePk: (tenant: string, shard: number) => `T#${tenant}#CUSTDEPT#${shard}`,
+  scopeSk: (deptPath: string, id: string) => `${deptPath}#${id}`,
+  scopePrefix: (deptPath: string, tree: boolean) => (tree ? deptPath : `${deptPath}#`),
+
   /** GSI3: prefix search; partitioned by the token's first character so a search reads one partition. */
   searchPk: (tenant: string, token: string) => `T#${tenant}#SRCH#${Array.from(token)[0] ?? ""}`,
   searchGsiSk: (token: string, id: string) => `${token}#${id}`,

@@ -4,7 +4,7 @@ import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
-import { ConflictError, NotFoundError } from "../../http/errors.ts";
+import { ConflictError } from "../../http/errors.ts";
 import { type Condition, matches, toFilterExpression } from "./filters.ts";
 import { customerKeys as K } from "./keys.ts";
 import type { Customer } from "./schemas.ts";
@@ -78,12 +78,13 @@ function searchDelete(tenant: string, id: string, token: string): GuardedItem {
   return { item: { Delete: { TableName: table(), Key: { PK: K.pk(tenant, id), SK: K.searchSk(token) } } } };
 }
 
-function listKeys(tenant: string, id: string, ownerId: string) {
+function listKeys(tenant: string, id: string, ownerId: string, deptPath: string | undefined) {
   return {
     GSI1PK: K.listPk(tenant, K.shard(id, shards())),
     GSI1SK: K.listSk(id),
     GSI2PK: K.ownerPk(tenant, ownerId),
     GSI2SK: K.ownerSk(id),
+    ...(deptPath ? { GSI4PK: K.scopePk(tenant, K.shard(id, shards())), GSI4SK: K.scopeSk(deptPath, id) } : {}),
   };
 }
 
@@ -135,7 +136,7 @@ export async function insertCustomer(
             PK: K.pk(tenant, c.id),
             SK: K.profileSk(),
             entity: "customer",
-            ...listKeys(tenant, c.id, c.ownerId),
+            ...listKeys(tenant, c.id, c.ownerId, c.deptPath),
             ...c,
             searchTokens: tokens,
           },
@@ -168,6 +169,10 @@ export async function updateCustomer(
   const set: Record<string, unknown> = { ...change.set, searchTokens: change.tokens };
   if (typeof set.ownerId === "string" && set.ownerId !== before.ownerId) {
     set.GSI2PK = K.ownerPk(tenant, set.ownerId);
+  }
+  if (typeof set.deptPath === "string" && set.deptPath !== before.deptPath) {
+    set.GSI4PK = K.scopePk(tenant, K.shard(id, shards()));
+    set.GSI4SK = K.scopeSk(set.deptPath, id);
   }
   Object.entries(set).forEach(([k, v], i) => {
     names[`#s${i}`] = k;
@@ -228,7 +233,7 @@ export async function binCustomer(
           TableName: table(),
           Key: { PK: K.pk(tenant, id), SK: K.profileSk() },
           UpdateExpression:
-            "SET deletedAt = :at, deletedBy = :by, updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :bin REMOVE GSI2PK, GSI2SK",
+            "SET deletedAt = :at, deletedBy = :by, updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :bin REMOVE GSI2PK, GSI2SK, GSI4PK, GSI4SK",
           ConditionExpression: "version = :expected AND attribute_not_exists(deletedAt)",
           ExpressionAttributeValues: {
             ":at": meta.at,
@@ -254,7 +259,7 @@ export async function unbinCustomer(
   extras: GuardedItem[],
 ): Promise<void> {
   const id = before.id;
-  const keys = listKeys(tenant, id, before.ownerId);
+  const keys = listKeys(tenant, id, before.ownerId, before.deptPath);
   const tokens = before.searchTokens ?? [];
   await transact([
     {
@@ -263,7 +268,9 @@ export async function unbinCustomer(
           TableName: table(),
           Key: { PK: K.pk(tenant, id), SK: K.profileSk() },
           UpdateExpression:
-            "SET updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :l1, GSI1SK = :s1, GSI2PK = :l2, GSI2SK = :s2 REMOVE deletedAt, deletedBy",
+            "SET updatedAt = :at, updatedBy = :by, version = :next, GSI1PK = :l1, GSI1SK = :s1, GSI2PK = :l2, GSI2SK = :s2" +
+            (keys.GSI4PK ? ", GSI4PK = :l4, GSI4SK = :s4" : "") +
+            " REMOVE deletedAt, deletedBy",
           ConditionExpression: "version = :expected AND attribute_exists(deletedAt)",
           ExpressionAttributeValues: {
             ":at": meta.at,
@@ -274,6 +281,7 @@ export async function unbinCustomer(
             ":s1": keys.GSI1SK,
             ":l2": keys.GSI2PK,
             ":s2": keys.GSI2SK,
+            ...(keys.GSI4PK ? { ":l4": keys.GSI4PK, ":s4": keys.GSI4SK } : {}),
           },
         },
       },
@@ -310,6 +318,28 @@ export async function listAll(
   return { items: res.items as CustomerItem[], state: res.state };
 }
 
+/** Customers of one department (`tree` false) or of a department and all below it, across the scope shards. */
+export async function listByDepartment(
+  tenant: string,
+  deptPath: string,
+  tree: boolean,
+  conds: Condition[],
+  limit: number,
+  state: ShardCursor | undefined,
+): Promise<ListPage> {
+  const partitions = Array.from({ length: shards() }, (_, s) => K.scopePk(tenant, s));
+  const res = await mergedQuery({
+    index: "GSI4",
+    partitions,
+    limit,
+    descending: true,
+    skPrefix: K.scopePrefix(deptPath, tree),
+    filter: toFilterExpression(conds),
+    state,
+  });
+  return { items: res.items as CustomerItem[], state: res.state };
+}
+
 /** Newest first among one owner's customers, filtered. */
 export async function listByOwner(
   tenant: string,
@@ -335,7 +365,8 @@ export async function listByOwner(
   return { items: (res.Items ?? []) as CustomerItem[], state: res.LastEvaluatedKey };
 }
 
-async function batchGetProfiles(tenant: string, ids: string[]): Promise<Map<string, CustomerItem>> {
+/** Profiles by id (live or in the bin), with UnprocessedKeys retried. */
+export async function batchGetProfiles(tenant: string, ids: string[]): Promise<Map<string, CustomerItem>> {
   const found = new Map<string, CustomerItem>();
   for (let i = 0; i < ids.length; i += 100) {
     let keys: Record<string, unknown>[] | undefined = ids
@@ -384,11 +415,4 @@ export async function searchCustomers(
     .map((id) => profiles.get(id))
     .filter((p): p is CustomerItem => !!p && !p.deletedAt && matches(p, conds));
   return { items, state: res.LastEvaluatedKey };
-}
-
-/** Throws 404 unless the customer exists, is live and belongs to the tenant. */
-export async function requireLiveCustomer(tenant: string, id: string): Promise<CustomerItem> {
-  const item = await getCustomerItem(tenant, id);
-  if (!item || item.deletedAt) throw new NotFoundError(`customer ${id} not found`);
-  return item;
 }

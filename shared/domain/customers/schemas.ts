@@ -55,6 +55,12 @@ const fields = {
   customFields: CustomFieldsSchema,
 };
 
+/**
+ * On PATCH a sensitive field may also carry its masked form (a form sent back whole); the service drops it when it
+ * equals the masked stored value and refuses it otherwise.
+ */
+export const maskable = <S extends z.ZodType>(schema: S) => z.union([schema, z.string().regex(/\*{3}/).max(254)]);
+
 /** Fields that PATCH may clear by sending null. */
 export const CLEARABLE = [
   "industry",
@@ -104,11 +110,11 @@ export const CustomerPatchSchema = z
     industry: fields.industry.nullable().optional(),
     region: fields.region.nullable().optional(),
     address: fields.address.nullable().optional(),
-    phone: fields.phone.nullable().optional(),
+    phone: maskable(fields.phone).nullable().optional(),
     postcode: fields.postcode.nullable().optional(),
-    fax: fields.fax.nullable().optional(),
-    email: fields.email.nullable().optional(),
-    uscc: fields.uscc.nullable().optional(),
+    fax: maskable(fields.fax).nullable().optional(),
+    email: maskable(fields.email).nullable().optional(),
+    uscc: maskable(fields.uscc).nullable().optional(),
     level: fields.level.nullable().optional(),
     ownerId: fields.ownerId.optional(),
     stage: fields.stage.optional(),
@@ -138,6 +144,7 @@ export const CustomerSchema = z.object({
   level: z.string().optional(),
   ownerId: z.string(),
   deptId: z.string().optional(),
+  deptPath: z.string().optional(),
   stage: z.enum(STAGES),
   tags: z.array(z.string()).optional(),
   customFields: z.record(z.string(), z.unknown()).optional(),

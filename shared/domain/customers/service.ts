@@ -2,7 +2,6 @@
 // list/search and the 360 view. Every write carries its audit entry in the same transaction.
 // adapter --> (use case) --> domain & repositories
 import type { Caller } from "../../auth/claims.ts";
-import { requireWriter } from "../../auth/claims.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
@@ -10,6 +9,10 @@ import { ConflictError, NotFoundError, ValidationError } from "../../http/errors
 import { type AuditAction, auditPut } from "../audit/audit.ts";
 import { toContact } from "../contacts/repository.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
+import { maskRecord } from "../org/masking.ts";
+import { getUserRecord } from "../org/repository.ts";
+import { guardSensitive } from "../org/sensitive.ts";
+import { canSee, requireWrite, resolveViewer, scopeConditions, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence } from "../settings/settings.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
@@ -20,9 +23,9 @@ import {
   getCustomerItem,
   insertCustomer,
   listAll,
+  listByDepartment,
   listByOwner,
   readCollection,
-  requireLiveCustomer,
   searchCustomers,
   toCustomer,
   unbinCustomer,
@@ -36,11 +39,37 @@ import {
   type CustomerPatch,
 } from "./schemas.ts";
 
-/** The customer as the API shows it (with the region's name for display). */
-export function present(item: Record<string, unknown>): Customer {
-  const c = toCustomer(item);
+/** The customer as this viewer may see it: sensitive fields masked without the permission, region name added. */
+export function present(item: Record<string, unknown>, v: Viewer): Customer {
+  const c = maskRecord(toCustomer(item), v.perms.viewSensitive);
   const name = c.region ? regionName(c.region) : undefined;
   return name ? { ...c, regionName: name } : c;
+}
+
+/** A customer this viewer may see (live, unless `deleted`), or 404 — never a hint that it exists. */
+async function requireVisible(v: Viewer, item: CustomerItem | undefined, id: string, deleted = false) {
+  if (!item || !!item.deletedAt !== deleted || !canSee(v, item)) throw new NotFoundError(`customer ${id} not found`);
+  return item;
+}
+
+/** The viewer and a customer read side by side (two independent requests in parallel). */
+async function viewerAnd(caller: Caller, id: string) {
+  const [v, item] = await Promise.all([resolveViewer(caller), getCustomerItem(caller.tenant, id)]);
+  return { v, item };
+}
+
+/** The viewer and a live customer it may see, or 404 (for the customer's children: contacts, later orders...). */
+export async function visibleCustomer(caller: Caller, id: string): Promise<{ v: Viewer; customer: CustomerItem }> {
+  const { v, item } = await viewerAnd(caller, id);
+  return { v, customer: await requireVisible(v, item, id) };
+}
+
+/** The department a customer belongs to follows its owner: the owner's user record, else the viewer's own. */
+async function departmentOf(v: Viewer, ownerId: string): Promise<{ deptId?: string; deptPath?: string }> {
+  if (ownerId === v.userId) return { deptId: v.deptId, deptPath: v.deptPath };
+  const owner = await getUserRecord(v.tenant, ownerId);
+  if (owner) return { deptId: owner.deptId, deptPath: owner.deptPath };
+  return { deptId: v.deptId, deptPath: v.deptPath };
 }
 
 /** The image kept in audit entries: the stored fields, without derived display fields. */
@@ -76,9 +105,13 @@ export async function createCustomer(
   idem: IdempotencyContext | undefined,
   requestId?: string,
 ) {
-  requireWriter(caller);
+  const v = await resolveViewer(caller);
+  requireWrite(v);
+  guardSensitive(v, input, undefined);
   return once(idem, async (record) => {
     const settings = input.code ? undefined : await getSettings(caller.tenant);
+    const ownerId = input.ownerId ?? caller.userId;
+    const dept = await departmentOf(v, ownerId);
     for (let attempt = 1; ; attempt++) {
       const now = new Date();
       let code = input.code;
@@ -92,8 +125,9 @@ export async function createCustomer(
         id: newId(now.getTime()),
         ...input,
         code,
-        ownerId: input.ownerId ?? caller.userId,
-        ...(caller.dept ? { deptId: caller.dept } : {}),
+        ownerId,
+        ...(dept.deptId ? { deptId: dept.deptId } : {}),
+        ...(dept.deptPath ? { deptPath: dept.deptPath } : {}),
         categories: {},
         stats: { contactCount: 0 },
         version: 1,
@@ -102,7 +136,7 @@ export async function createCustomer(
         createdBy: caller.userId,
         updatedBy: caller.userId,
       };
-      const body = present(customer);
+      const body = present(customer, v);
       const result = { status: 201, body };
       const extras = [
         record(result),
@@ -122,7 +156,8 @@ export async function createCustomer(
 
 /** A live customer of the caller's tenant, or 404. */
 export async function getCustomer(caller: Caller, id: string): Promise<Customer> {
-  return present(await requireLiveCustomer(caller.tenant, id));
+  const { v, item } = await viewerAnd(caller, id);
+  return present(await requireVisible(v, item, id), v);
 }
 
 /** Applies a PATCH if `expected` is still the customer's version. */
@@ -133,12 +168,13 @@ export async function patchCustomer(
   expected: number,
   requestId?: string,
 ): Promise<Customer> {
-  requireWriter(caller);
-  const before = await requireLiveCustomer(caller.tenant, id);
+  const { v, item } = await viewerAnd(caller, id);
+  requireWrite(v);
+  const before = await requireVisible(v, item, id);
   if (before.version !== expected) {
     throw new ConflictError(`customer ${id} is at version ${before.version}, not ${expected}; read it again`);
   }
-  const { version: _v, ...fields } = patch;
+  const { version: _v, ...fields } = guardSensitive(v, patch, before);
   const set: Record<string, unknown> = {};
   const remove: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
@@ -156,7 +192,8 @@ export async function patchCustomer(
       { path: "uscc", message: "a unified social credit code applies to enterprises" },
     ]);
   }
-  if (!Object.keys(set).length && !remove.length) return present(before);
+  if (typeof set.ownerId === "string") Object.assign(set, await departmentOf(v, set.ownerId));
+  if (!Object.keys(set).length && !remove.length) return present(before, v);
   const at = new Date().toISOString();
   Object.assign(set, { version: before.version + 1, updatedAt: at, updatedBy: caller.userId });
   const after: Record<string, unknown> = { ...toCustomer(before), ...set };
@@ -165,7 +202,7 @@ export async function patchCustomer(
   await updateCustomer(caller.tenant, before, { set, remove, tokens }, [
     customerAudit(caller, "update", id, at, image(toCustomer(before)), after, requestId),
   ]);
-  return present(after);
+  return present(after, v);
 }
 
 /** Moves a customer to the recycle bin (If-Match optional: when given it must be current). */
@@ -175,8 +212,9 @@ export async function deleteCustomer(
   expected: number | undefined,
   requestId?: string,
 ): Promise<Customer> {
-  requireWriter(caller);
-  const before = await requireLiveCustomer(caller.tenant, id);
+  const { v, item } = await viewerAnd(caller, id);
+  requireWrite(v);
+  const before = await requireVisible(v, item, id);
   if (expected !== undefined && before.version !== expected) {
     throw new ConflictError(`customer ${id} is at version ${before.version}, not ${expected}`);
   }
@@ -192,14 +230,15 @@ export async function deleteCustomer(
   await binCustomer(caller.tenant, before, { at, by: caller.userId }, [
     customerAudit(caller, "delete", id, at, image(toCustomer(before)), after, requestId),
   ]);
-  return present(after);
+  return present(after, v);
 }
 
 /** Brings a customer back from the recycle bin. */
 export async function restoreCustomer(caller: Caller, id: string, requestId?: string): Promise<Customer> {
-  requireWriter(caller);
-  const before = await getCustomerItem(caller.tenant, id);
-  if (!before) throw new NotFoundError(`customer ${id} not found`);
+  const { v, item } = await viewerAnd(caller, id);
+  requireWrite(v);
+  if (!item || !canSee(v, item)) throw new NotFoundError(`customer ${id} not found`);
+  const before = item;
   if (!before.deletedAt) throw new ConflictError(`customer ${id} is not in the recycle bin`);
   const at = new Date().toISOString();
   const { deletedAt: _d, deletedBy: _b, ...live } = toCustomer(before);
@@ -207,46 +246,59 @@ export async function restoreCustomer(caller: Caller, id: string, requestId?: st
   await unbinCustomer(caller.tenant, before, { at, by: caller.userId }, [
     customerAudit(caller, "restore", id, at, image(toCustomer(before)), after, requestId),
   ]);
-  return present(after);
+  return present(after, v);
 }
 
-/** Lists customers: by search prefix, by owner, or across the tenant (or its recycle bin), with filters. */
+/**
+ * Lists customers the viewer may see. With a data scope the list is an index Query of that scope: `own` reads the
+ * owner index, `dept`/`dept_tree` the department-path index; search and the recycle bin apply the scope as a filter.
+ */
 export async function listCustomers(caller: Caller, q: CustomerListQuery) {
+  const v = await resolveViewer(caller);
   const { cursor, limit, ...shape } = q;
-  const scope = JSON.stringify(["customers", shape]);
+  // The cursor is bound to the viewer's scope too: when an admin moves the user, an old cursor stops working.
+  const scope = JSON.stringify(["customers", shape, v.scope, v.scope === "own" ? v.userId : v.deptPath]);
   const state = decodeCursor<unknown>(caller.tenant, scope, cursor);
   const bin = q.deleted === "true";
+  const scoped = scopeConditions(v);
   let page: { items: CustomerItem[]; state?: unknown };
-  if (q.q && !bin) {
-    const query = normalizeQuery(q.q);
-    if (!query) return { items: [], nextCursor: null };
-    page = await searchCustomers(caller.tenant, query, conditionsOf(q, false), limit, state as never);
-  } else if (q.owner && !bin) {
-    page = await listByOwner(caller.tenant, q.owner, conditionsOf(q, true), limit, state as never);
-  } else {
-    const conds = conditionsOf(q, false);
-    page = await listAll(caller.tenant, conds, limit, state as ShardCursor | undefined, bin);
-    if (bin && q.q) {
+  if (bin) {
+    page = await listAll(caller.tenant, [...conditionsOf(q, false), ...scoped], limit, state as never, true);
+    if (q.q) {
       const query = normalizeQuery(q.q);
       page.items = page.items.filter((i) => (i.searchTokens ?? []).some((t) => t.startsWith(query)));
     }
+  } else if (q.q) {
+    const query = normalizeQuery(q.q);
+    if (!query) return { items: [], nextCursor: null };
+    page = await searchCustomers(caller.tenant, query, [...conditionsOf(q, false), ...scoped], limit, state as never);
+  } else if (v.scope === "own") {
+    if (q.owner && q.owner !== v.userId) return { items: [], nextCursor: null };
+    page = await listByOwner(caller.tenant, v.userId, conditionsOf(q, true), limit, state as never);
+  } else if (v.scope === "dept" || v.scope === "dept_tree") {
+    const conds = conditionsOf(q, false);
+    page = await listByDepartment(caller.tenant, v.deptPath!, v.scope === "dept_tree", conds, limit, state as never);
+  } else if (q.owner) {
+    page = await listByOwner(caller.tenant, q.owner, conditionsOf(q, true), limit, state as never);
+  } else {
+    page = await listAll(caller.tenant, conditionsOf(q, false), limit, state as ShardCursor | undefined, false);
   }
   return {
-    items: page.items.map(present),
+    items: page.items.map((i) => present(i, v)),
     nextCursor: page.state ? encodeCursor(caller.tenant, scope, page.state) : null,
   };
 }
 
-/** The customer with everything in its item collection, read with one Query. */
+/** The customer with everything in its item collection, read with one Query (beside the viewer's own record). */
 export async function customer360(caller: Caller, id: string) {
-  const items = await readCollection(caller.tenant, id);
-  const profile = items.find((i) => i.entity === "customer");
-  if (!profile || profile.deletedAt) throw new NotFoundError(`customer ${id} not found`);
+  const [v, items] = await Promise.all([resolveViewer(caller), readCollection(caller.tenant, id)]);
+  const profile = items.find((i) => i.entity === "customer") as CustomerItem | undefined;
+  await requireVisible(v, profile, id);
   const byEntity = (e: string) => items.filter((i) => i.entity === e);
-  const customer = present(profile);
+  const customer = present(profile!, v);
   return {
     customer,
-    contacts: byEntity("contact").map(toContact),
+    contacts: byEntity("contact").map((c) => maskRecord(toContact(c), v.perms.viewSensitive)),
     orders: [],
     interactions: [],
     openTasks: [],

@@ -1,6 +1,7 @@
 // Unit tests for Idempotency-Key handling: key checks, replay of a stored result, refusal of a reused key, and the
 // race where another request with the same key commits first.
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -45,6 +46,8 @@ function recordAt(ctx: IdempotencyContext) {
 
 beforeEach(() => {
   ddbMock.reset();
+  // No user record: the token's roles and department apply (the viewer is read before anything else).
+  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
   ddbMock.on(GetCommand).resolves({});
   ddbMock.on(UpdateCommand).resolves({ Attributes: { seq: 1 } });
   ddbMock.on(TransactWriteCommand).resolves({});

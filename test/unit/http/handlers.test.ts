@@ -1,6 +1,7 @@
 // Unit tests for the customers and contacts HTTP handlers, invoked with hand-built API Gateway v2 events and a mocked
 // DynamoDB: status codes, problem+json bodies and headers a client relies on.
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -36,6 +37,8 @@ function storedCustomer(tenant: string, overrides: Parameters<typeof aCustomerIt
 
 beforeEach(() => {
   ddbMock.reset();
+  // No user record: the token's roles and department apply (the viewer is read before anything else).
+  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
   ddbMock.on(GetCommand).resolves({});
   ddbMock.on(UpdateCommand).resolves({ Attributes: { seq: 7 } });
   ddbMock.on(TransactWriteCommand).resolves({});
@@ -90,7 +93,7 @@ describe("POST /v1/customers", () => {
     expect(pathsOf(res)).toEqual(["name"]);
   });
 
-  it("answers 403 to a viewer, before touching the table", async () => {
+  it("answers 403 to a viewer, having only read its user record", async () => {
     // Act
     const res = await callCustomers({
       routeKey: "POST /v1/customers",
@@ -101,7 +104,7 @@ describe("POST /v1/customers", () => {
     // Assess
     expect(res.statusCode).toBe(403);
     expect(res.headers?.["content-type"]).toBe(PROBLEM);
-    expect(ddbMock.calls()).toHaveLength(0);
+    expect(ddbMock.calls().map((c) => (c.args[0] as object).constructor.name)).toEqual(["BatchGetCommand"]);
   });
 
   it("answers 401 when the request carries no claims", async () => {

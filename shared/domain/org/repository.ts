@@ -1,0 +1,126 @@
+// DynamoDB access for departments and users.
+import { BatchGetCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { ddb } from "../../db/client.ts";
+import { type GuardedItem, transact } from "../../db/transact.ts";
+import { ConflictError } from "../../http/errors.ts";
+import { orgKeys as K } from "./keys.ts";
+import type { Department, User } from "./schemas.ts";
+
+const table = () => env.TABLE_NAME;
+const strip = <T>(item: Record<string, unknown>): T => {
+  const { PK: _p, SK: _s, GSI1PK: _g, GSI1SK: _h, entity: _e, ...rest } = item;
+  return rest as T;
+};
+
+export async function getDepartment(tenant: string, id: string): Promise<Department | undefined> {
+  const res = await ddb.send(
+    new GetCommand({ TableName: table(), Key: { PK: K.deptPk(tenant, id), SK: K.deptSk() }, ConsistentRead: true }),
+  );
+  return res.Item ? strip<Department>(res.Item) : undefined;
+}
+
+/** Every department of the tenant, in tree order. */
+export async function listDepartments(tenant: string): Promise<Department[]> {
+  const out: Department[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: "GSI1",
+        KeyConditionExpression: "GSI1PK = :pk",
+        ExpressionAttributeValues: { ":pk": K.deptListPk(tenant) },
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []).map((i) => strip<Department>(i)));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+export async function putDepartment(
+  tenant: string,
+  d: Department,
+  expectedVersion: number | undefined,
+  extras: GuardedItem[],
+): Promise<void> {
+  await transact([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: {
+            PK: K.deptPk(tenant, d.id),
+            SK: K.deptSk(),
+            entity: "department",
+            GSI1PK: K.deptListPk(tenant),
+            GSI1SK: d.path,
+            ...d,
+          },
+          ConditionExpression: expectedVersion === undefined ? "attribute_not_exists(PK)" : "version = :v",
+          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ":v": expectedVersion },
+        },
+      },
+      onConditionFailed: () =>
+        expectedVersion === undefined
+          ? new ConflictError(`department ${d.id} already exists`, [{ path: "id", message: "already exists" }])
+          : new ConflictError(`department ${d.id} was changed meanwhile; read it again`),
+    },
+    ...extras,
+  ]);
+}
+
+export async function getUserRecord(tenant: string, id: string): Promise<User | undefined> {
+  const res = await ddb.send(
+    new GetCommand({ TableName: table(), Key: { PK: K.userPk(tenant, id), SK: K.userSk() }, ConsistentRead: true }),
+  );
+  return res.Item ? strip<User>(res.Item) : undefined;
+}
+
+/** The user record and a department record in one request (what every scoped request needs first). */
+export async function getUserAndDepartment(
+  tenant: string,
+  userId: string,
+  deptId: string | undefined,
+): Promise<{ user?: User; dept?: Department }> {
+  const keys: Record<string, string>[] = [{ PK: K.userPk(tenant, userId), SK: K.userSk() }];
+  if (deptId) keys.push({ PK: K.deptPk(tenant, deptId), SK: K.deptSk() });
+  const res = await ddb.send(
+    new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
+  );
+  const items = res.Responses?.[table()] ?? [];
+  const user = items.find((i) => i.entity === "user");
+  const dept = items.find((i) => i.entity === "department");
+  return { user: user ? strip<User>(user) : undefined, dept: dept ? strip<Department>(dept) : undefined };
+}
+
+export async function putUserRecord(
+  tenant: string,
+  u: User,
+  expectedVersion: number,
+  extras: GuardedItem[],
+): Promise<void> {
+  await transact([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: {
+            PK: K.userPk(tenant, u.id),
+            SK: K.userSk(),
+            entity: "user",
+            GSI1PK: K.userListPk(tenant),
+            GSI1SK: `${u.deptPath}#${u.id}`,
+            ...u,
+          },
+          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
+        },
+      },
+      onConditionFailed: () => new ConflictError(`user ${u.id} was changed meanwhile; read it again`),
+    },
+    ...extras,
+  ]);
+}
