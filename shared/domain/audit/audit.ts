@@ -1,10 +1,15 @@
-// Audit entries: one item per write, put in the same transaction as the write it records; read by entity or by user.
+// Audit entries: one item per write, appended to its tenant's hash chain in the same transaction as the write it
+// records; read by entity or by user, verified chain by chain (verify.ts).
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
 import type { GuardedItem } from "../../db/transact.ts";
+import { chainAppend } from "./chain.ts";
+import { auditKeys } from "./keys.ts";
+
+export { AUDIT_CHAINS, auditKeys } from "./keys.ts";
 
 export type AuditAction = "create" | "update" | "delete" | "restore";
 
@@ -21,14 +26,12 @@ export interface AuditEntry {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   requestId?: string;
+  /** Position in the tenant's hash chains: chain number, sequence number in it, and the hashes linking it. */
+  chain?: number;
+  seq?: number;
+  prevHash?: string;
+  hash?: string;
 }
-
-/** Audit keys: by entity in the main table (one partition per record's history), by actor on GSI2. */
-export const auditKeys = {
-  pk: (tenant: string, entityId: string) => `T#${tenant}#AUDIT#${entityId}`,
-  sk: (at: string, id: string) => `${at}#${id}`,
-  byActorPk: (tenant: string, userId: string) => `T#${tenant}#AUDITBY#${userId}`,
-};
 
 /** Names of top-level fields whose values differ between two images. */
 export function changedFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): string[] {
@@ -37,26 +40,18 @@ export function changedFields(before: Record<string, unknown> | null, after: Rec
   return [...keys].filter((k) => !skip.has(k) && JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k])).sort();
 }
 
-/** A transaction item that appends one audit entry. */
-export function auditPut(tenant: string, e: Omit<AuditEntry, "id" | "changes"> & { changes?: string[] }): GuardedItem {
-  const id = newId();
-  const entry: AuditEntry = { ...e, id, changes: e.changes ?? changedFields(e.before, e.after) };
-  return {
-    item: {
-      Put: {
-        TableName: env.TABLE_NAME,
-        Item: {
-          PK: auditKeys.pk(tenant, e.entityId),
-          SK: auditKeys.sk(e.at, id),
-          GSI2PK: auditKeys.byActorPk(tenant, e.actor),
-          GSI2SK: auditKeys.sk(e.at, id),
-          entity: "audit",
-          ...entry,
-        },
-        ConditionExpression: "attribute_not_exists(PK)",
-      },
-    },
-  };
+/** What a write path says about itself; the id, the changed field names (by default) and the chain fields are added. */
+export type AuditInput = Omit<AuditEntry, "id" | "changes" | "chain" | "seq" | "prevHash" | "hash"> & {
+  changes?: string[];
+};
+
+/**
+ * A transaction item that appends one audit entry. The entry joins the chain of its entity; `transact` reads that
+ * chain's head just before sending and adds the head update (see chain.ts).
+ */
+export function auditPut(tenant: string, e: AuditInput): GuardedItem {
+  const entry: AuditEntry = { ...e, id: newId(), changes: e.changes ?? changedFields(e.before, e.after) };
+  return chainAppend(tenant, entry);
 }
 
 export interface AuditQuery {
@@ -69,7 +64,7 @@ export interface AuditQuery {
 }
 
 function toEntry(item: Record<string, unknown>): AuditEntry {
-  const { PK: _pk, SK: _sk, GSI2PK: _g, GSI2SK: _s, entity: _e, ...rest } = item;
+  const { PK: _pk, SK: _sk, GSI1PK: _cp, GSI1SK: _cs, GSI2PK: _g, GSI2SK: _s, entity: _e, ...rest } = item;
   return rest as unknown as AuditEntry;
 }
 

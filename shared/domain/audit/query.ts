@@ -1,4 +1,4 @@
-// The audit query string: by record (entityId) or by user (userId), optionally within a time window.
+// The audit query strings: history by record (entityId) or by user (userId), optionally within a time window; verify.
 import { z } from "zod";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 
@@ -15,3 +15,6 @@ export const AuditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200, "limit is at most 200").default(50),
   cursor: z.string().max(4096).optional(),
 });
+
+/** GET /v1/audit/verify takes no parameters (an unknown one is a 400, as everywhere). */
+export const AuditVerifyQuerySchema = z.strictObject({});
