@@ -6,6 +6,7 @@ import { json } from "../../shared/http/response.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { AuditQuerySchema, AuditVerifyQuerySchema } from "../../shared/domain/audit/query.ts";
 import { verifyAuditChain } from "../../shared/domain/audit/verify.ts";
+import { scopeAuditEntries } from "../../shared/domain/org/audit-scope.ts";
 import { requireAdmin, resolveViewer } from "../../shared/domain/org/viewer.ts";
 
 export const handler = httpApi({
@@ -17,7 +18,12 @@ export const handler = httpApi({
       ]);
     }
     const norm = (t?: string) => (t ? new Date(t).toISOString() : undefined);
-    return json(200, await queryAudit(req.caller.tenant, { ...q, from: norm(q.from), to: norm(q.to) }));
+    const [v, page] = await Promise.all([
+      resolveViewer(req.caller),
+      queryAudit(req.caller.tenant, { ...q, from: norm(q.from), to: norm(q.to) }),
+    ]);
+    // The history of a record follows the record's scope and masking.
+    return json(200, { ...page, items: await scopeAuditEntries(v, page.items) });
   },
 
   // Reads the tenant's whole audit log: for admins and scheduled checks only.
