@@ -16,6 +16,13 @@ import {
   CustomerPatchSchema,
   CustomerSchema,
 } from "../domain/customers/schemas.ts";
+import {
+  DepartmentCreateSchema,
+  DepartmentPatchSchema,
+  DepartmentSchema,
+  UserPutSchema,
+  UserSchema,
+} from "../domain/org/schemas.ts";
 import { SettingsPutSchema } from "../domain/settings/settings.ts";
 
 interface Op {
@@ -86,6 +93,30 @@ const ops: Record<string, Op> = {
   },
   "DELETE /v1/customers/{id}/contacts/{contactId}": { summary: "Delete a contact", status: 204 },
   "GET /v1/audit": { summary: "Change history by entityId or userId", query: AuditQuerySchemaDoc },
+  "GET /v1/audit/verify": { summary: "Recompute the tenant's audit hash chains; names the first broken entry (admin)" },
+  "GET /v1/departments": {
+    summary: "The department tree, flat in path order",
+    response: z.object({ items: z.array(DepartmentSchema), nextCursor: z.null() }),
+  },
+  "POST /v1/departments": {
+    summary: "Create a department (admin)",
+    body: DepartmentCreateSchema,
+    response: DepartmentSchema,
+    status: 201,
+  },
+  "PATCH /v1/departments/{id}": {
+    summary: "Rename a department (admin)",
+    body: DepartmentPatchSchema,
+    response: DepartmentSchema,
+    ifMatch: true,
+  },
+  "GET /v1/users/{id}": { summary: "A user's role, department and data scope", response: UserSchema },
+  "PUT /v1/users/{id}": {
+    summary: "Set a user's roles, department and data scope (admin; effective on the next request)",
+    body: UserPutSchema,
+    response: UserSchema,
+    ifMatch: true,
+  },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
 };
