@@ -1,6 +1,6 @@
 // The one list of deployable units: HTTP route groups, queue workers, schedules and S3 notifications.
 // CDK builds its functions, routes, queues and rules from it; the local runtime serves exactly the same.
-import type { ThrottlingDef } from "../shared/http/throttle.ts";
+import type { ThrottlingDef } from "../shared/config/throttle.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -147,6 +147,6 @@ export const throttling = {
     "GET /v1/customers": { rateLimit: 50, burstLimit: 100 },
     "PUT /v1/settings": { rateLimit: 5, burstLimit: 10 },
   },
-  /** Per tenant over all its authenticated requests: windows of burst / rate = 2 s allowing 50 requests each. */
-  tenant: { ratePerSecond: 25, burst: 50 },
+  /** Per tenant over all its authenticated requests: windows of burst / rate = 2 s allowing 100 requests each. */
+  tenant: { ratePerSecond: 50, burst: 100 },
 } as const satisfies ThrottlingDef;

@@ -8,11 +8,20 @@ import {
   queues as queueDefs,
   s3Notifications,
   schedules as scheduleDefs,
+  throttling as manifestThrottling,
 } from "../functions/manifest.ts";
+import {
+  TENANT_LIMIT_ENV,
+  type ThrottlingDef,
+  routeLimitsOf,
+  tenantLimitEnv,
+  unknownRouteKeys,
+} from "../shared/config/throttle.ts";
 import { type TokenIssuer, createIssuer } from "./auth/issuer.ts";
 import { type DynamoDbLocal, ensureTable, startDynamoDbLocal } from "./dynamodb.ts";
-import { compileRoutes } from "./http/routes.ts";
+import { type CompiledRoute, compileRoutes } from "./http/routes.ts";
 import { startHttpServer, type RunningHttpServer } from "./http/server.ts";
+import { RouteThrottle } from "./http/throttle.ts";
 import { LOCAL_REGION } from "./lambda/context.ts";
 import { HandlerCache, fileImporter } from "./lambda/modules.ts";
 import { type LocalS3, startLocalS3 } from "./s3.ts";
@@ -44,6 +53,12 @@ export interface StartLocalOptions {
   accessLog?: boolean;
   /** LOG_LEVEL for the handlers' JSON logs, unless LOG_LEVEL is already set. */
   handlerLogLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
+  /**
+   * Throttling as the cloud applies it: per-route token buckets in the API Gateway stand-in and the tenant limit
+   * passed to the handlers as TENANT_RATE_PER_SECOND / TENANT_BURST. `false` turns both off (benchmarks).
+   * @default the `throttling` of functions/manifest.ts
+   */
+  throttling?: ThrottlingDef | false;
 }
 
 export interface LocalInfo {
@@ -71,7 +86,12 @@ export interface LocalRuntime {
 }
 
 /** Points the handlers' SDK clients and config at the local services; must run before any handler module loads. */
-function setHandlerEnv(info: LocalInfo, queueUrls: Record<string, string>, handlerLogLevel: string | undefined): void {
+function setHandlerEnv(
+  info: LocalInfo,
+  queueUrls: Record<string, string>,
+  handlerLogLevel: string | undefined,
+  throttling: ThrottlingDef | false,
+): void {
   const env = process.env;
   env.STAGE = "local";
   env.TABLE_NAME = info.tableName;
@@ -91,6 +111,24 @@ function setHandlerEnv(info: LocalInfo, queueUrls: Record<string, string>, handl
   env.BACKUPS_BUCKET = info.backupsBucket;
   env.QUEUE_URLS = JSON.stringify(queueUrls);
   if (handlerLogLevel) env.LOG_LEVEL ??= handlerLogLevel;
+  // The tenant limit, as CDK passes it to the functions (absent: off).
+  for (const name of Object.values(TENANT_LIMIT_ENV)) delete env[name];
+  Object.assign(env, tenantLimitEnv(throttling ? throttling.tenant : undefined));
+}
+
+/** The stand-in's per-route buckets from the throttling config, or none; refuses a config naming an unknown route. */
+function routeThrottle(throttling: ThrottlingDef | false, routes: CompiledRoute[]): RouteThrottle | undefined {
+  if (!throttling) return undefined;
+  const unknown = unknownRouteKeys(
+    throttling,
+    routes.map((r) => r.routeKey),
+  );
+  if (unknown.length > 0) throw new Error(`throttling names routes the manifest does not have: ${unknown.join(", ")}`);
+  const byKey = new Map(routes.map((r) => [r.routeKey, r]));
+  return new RouteThrottle((key) => {
+    const route = byKey.get(key);
+    return (route && routeLimitsOf(throttling, route)) ?? throttling.default;
+  });
 }
 
 export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime> {
@@ -99,6 +137,9 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
   mkdirSync(dataDir, { recursive: true });
   const log: LocalLog = localLog(opts.logLevel ?? "info");
   const tableName = LOCAL_TABLE_NAME;
+  const throttling = opts.throttling ?? manifestThrottling;
+  const routes = compileRoutes(httpFunctions);
+  const throttle = routeThrottle(throttling, routes);
   // package.json pins node >= 20.19; the SDK's reminder about its future Node 22 floor is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
@@ -170,7 +211,7 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
       tableName,
       sqsEndpoint: sqsEndpoint.url,
     };
-    setHandlerEnv(info, sqs.urls(), opts.handlerLogLevel);
+    setHandlerEnv(info, sqs.urls(), opts.handlerLogLevel, throttling);
 
     scheduler = new Scheduler({
       schedules: scheduleDefs,
@@ -185,14 +226,22 @@ export async function startLocal(opts: StartLocalOptions): Promise<LocalRuntime>
     http = await startHttpServer({
       host,
       port: opts.port ?? 3000,
-      routes: compileRoutes(httpFunctions),
+      routes,
       handlers,
       issuer,
       info: describe,
       runSchedule: (name) => (localScheduler.has(name) ? localScheduler.runNow(name) : Promise.resolve(undefined)),
       log,
       accessLog: opts.accessLog ?? (opts.logLevel ?? "info") === "info",
+      throttle,
     });
+    log.info(
+      throttling
+        ? `throttling: ${throttling.default.rateLimit}/s burst ${throttling.default.burstLimit} per route` +
+            `${throttling.routes ? ` (${Object.keys(throttling.routes).length} routes with their own)` : ""}` +
+            `, tenant ${throttling.tenant ? `${throttling.tenant.ratePerSecond}/s burst ${throttling.tenant.burst}` : "unlimited"}`
+        : "throttling: off",
+    );
 
     sqs.start();
     await scheduler.start();

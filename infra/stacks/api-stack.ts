@@ -16,6 +16,7 @@ import {
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Table } from "aws-cdk-lib/aws-dynamodb";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { EventField, Rule, RuleTargetInput, Schedule } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -23,6 +24,13 @@ import { Bucket, EventType, type IBucket } from "aws-cdk-lib/aws-s3";
 import { SqsDestination } from "aws-cdk-lib/aws-s3-notifications";
 import type { Construct } from "constructs";
 import { GSI_NAMES } from "../../shared/db/table.ts";
+import {
+  type ThrottlingDef,
+  rateKeys,
+  routeLimitsOf,
+  tenantLimitEnv,
+  unknownRouteKeys,
+} from "../../shared/config/throttle.ts";
 import * as manifestModule from "../../functions/manifest.ts";
 import type {
   HttpFunctionDef,
@@ -60,15 +68,20 @@ export interface RouteInfo {
 /**
  * Per-route throttling: returns a route's own limits, or undefined to keep the stage default.
  *
- * This is the extension point for finer limits. Per-tenant throttling (a later issue) cannot be expressed in an HTTP
- * API stage (limits there are per route, for all callers together); it belongs in the function layer, keyed by the
- * token's tenant, and this hook keeps the per-route ceilings above it.
+ * Per-tenant throttling cannot be expressed in an HTTP API stage (limits there are per route, for all callers
+ * together, and cannot key on a JWT claim); the functions enforce it (shared/http/throttle.ts, TENANT_* env), and the
+ * per-route ceilings set here stay above it.
  */
 export type RouteThrottleHook = (route: RouteInfo) => ThrottleSettings | undefined;
 
-/** Public routes (health, OpenAPI, docs) get a low ceiling: anyone can call them, nothing there needs volume. */
-export const defaultRouteThrottle: RouteThrottleHook = (route) =>
-  route.auth ? undefined : { rateLimit: 10, burstLimit: 20 };
+/** The route limits of a throttling config (functions/manifest.ts): listed routes, then public routes. */
+export const routeThrottleFrom =
+  (config: ThrottlingDef): RouteThrottleHook =>
+  (route) =>
+    routeLimitsOf(config, route);
+
+/** The route limits of functions/manifest.ts's `throttling`. */
+export const defaultRouteThrottle: RouteThrottleHook = routeThrottleFrom(manifestModule.throttling);
 
 /** Props of {@link ApiStack}. */
 export interface ApiStackProps extends StackProps {
@@ -83,9 +96,14 @@ export interface ApiStackProps extends StackProps {
   readonly listShards?: number;
   /** Origins allowed by the API's CORS preflight. @default ["*"] */
   readonly corsOrigins?: readonly string[];
-  /** Default stage throttling for all routes together. @default { rateLimit: 100, burstLimit: 200 } */
+  /**
+   * Route and tenant limits. Route keys it names must exist in the manifest.
+   * @default the `throttling` of functions/manifest.ts
+   */
+  readonly throttling?: ThrottlingDef;
+  /** Default limits of every route (each route has its own bucket). @default throttling.default */
   readonly throttle?: ThrottleSettings;
-  /** Per-route limits. @default defaultRouteThrottle */
+  /** Per-route limits. @default routeThrottleFrom(throttling) */
   readonly routeThrottle?: RouteThrottleHook;
 }
 
@@ -116,6 +134,7 @@ export class ApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const manifest = props.manifest ?? MANIFEST;
+    const throttling = props.throttling ?? manifestModule.throttling;
     const { names, userPool, userPoolClient } = props.data;
 
     // Stateful resources are addressed by their fixed names (see statefulNames): no exports between the stacks.
@@ -168,6 +187,13 @@ export class ApiStack extends Stack {
       jwtAudience: [userPoolClient.userPoolClientId],
     });
     const allRoutes = Object.values(manifest.httpFunctions).flatMap((f) => f.routes);
+    const unknownThrottled = unknownRouteKeys(
+      throttling,
+      allRoutes.map((r) => `${r.method} ${r.path}`),
+    );
+    if (unknownThrottled.length > 0) {
+      throw new Error(`throttling names routes the manifest does not have: ${unknownThrottled.join(", ")}`);
+    }
     this.api = new HttpApi(this, "HttpApi", {
       apiName: `customer-master-${props.stage}`,
       description: `Customer master API (${props.stage})`,
@@ -185,18 +211,25 @@ export class ApiStack extends Stack {
     const httpFunctions: Record<string, ApiFunction> = {};
     const routes = new Map<string, HttpRoute>();
     const routeSettings: Record<string, { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }> = {};
-    const throttleHook = props.routeThrottle ?? defaultRouteThrottle;
+    const throttleHook = props.routeThrottle ?? routeThrottleFrom(throttling);
     const none = new HttpNoneAuthorizer();
     for (const [name, def] of Object.entries(manifest.httpFunctions)) {
+      // The tenant limit runs in functions with authenticated routes (public ones have no tenant).
+      const tenantLimited = throttling.tenant !== undefined && def.routes.some((r) => r.auth);
       const fn = new ApiFunction(this, `${pascal(name)}Function`, {
         ...shared,
-        environment: { ...shared.environment, CURSOR_SECRET: this.cursorSecret(names.cursorSecret) },
+        environment: {
+          ...shared.environment,
+          CURSOR_SECRET: this.cursorSecret(names.cursorSecret),
+          ...(tenantLimited ? tenantLimitEnv(throttling.tenant) : {}),
+        },
         entry: def.entry,
         description: `${def.entry} (${def.routes.length} routes)`,
         tableAccess: def.table,
         buckets: grantsOf(def),
       });
       for (const target of def.sendsTo ?? []) fn.allowSendTo(target, queueNamed(target, `function ${name}`).queue);
+      if (tenantLimited && def.table !== "readwrite") this.allowRateCounter(fn, table.tableArn);
       httpFunctions[name] = fn;
 
       // One invoke permission per function (for this API) instead of one per route: keeps the function policy small.
@@ -237,7 +270,7 @@ export class ApiStack extends Stack {
       httpApi: this.api,
       stageName: "$default",
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
+      throttle: props.throttle ?? throttling.default,
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
         format: AccessLogFormat.custom(
@@ -296,6 +329,21 @@ export class ApiStack extends Stack {
     new CfnOutput(this, "TableName", { value: names.table });
     new CfnOutput(this, "UploadsBucketName", { value: names.uploadsBucket });
     new CfnOutput(this, "BackupsBucketName", { value: names.backupsBucket });
+  }
+
+  /**
+   * The tenant limiter's one write for a function that may otherwise only read (or not touch) the table: UpdateItem
+   * on the rate counters alone (partition keys `T#<tenant>#RATE#<window>`), nothing else.
+   */
+  private allowRateCounter(fn: ApiFunction, tableArn: string): void {
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ["dynamodb:UpdateItem"],
+        resources: [tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [rateKeys.pkPattern()] } },
+      }),
+    );
   }
 
   /** CURSOR_SECRET as a CloudFormation dynamic reference: resolved at deploy time, never written into the template. */

@@ -9,6 +9,7 @@ import type { HandlerCache } from "../lambda/modules.ts";
 import { type LocalLog, errorMessage } from "../util/log.ts";
 import { type IncomingRequest, apiGatewayClaims, buildHttpEvent, mapLambdaResult } from "./event.ts";
 import { type CompiledRoute, matchRoute } from "./routes.ts";
+import type { RouteThrottle } from "./throttle.ts";
 
 /** API Gateway's payload limit. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   /** One plain line per request. */
   accessLog?: boolean;
   integrationTimeoutMs?: number;
+  /** API Gateway's per-route throttling (a token bucket per route); none when absent. */
+  throttle?: Pick<RouteThrottle, "allow">;
 }
 
 export interface RunningHttpServer {
@@ -168,6 +171,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
 
     const match = matchRoute(opts.routes, method, rawPath);
     if (!match) return gatewayMessage(404, "Not Found");
+    // As in API Gateway, throttling comes before the authorizer and the body: a throttled request costs nothing more.
+    if (opts.throttle && !opts.throttle.allow(match.route.routeKey)) return gatewayMessage(429, "Too Many Requests");
 
     const buffer = await body();
     let claims: Record<string, string> | undefined;
