@@ -100,8 +100,11 @@ export const httpFunctions = {
       r("PATCH", "/v1/departments/{id}"),
       r("GET", "/v1/users/{id}"),
       r("PUT", "/v1/users/{id}"),
+      r("POST", "/v1/users/{id}/handover"),
     ],
+    sendsTo: ["jobs"],
   },
+  jobs: { entry: "functions/http/jobs.ts", table: "read", routes: [r("GET", "/v1/jobs/{id}")] },
   settings: {
     entry: "functions/http/settings.ts",
     table: "readwrite",
@@ -116,6 +119,15 @@ export const queues = {
     timeoutSeconds: 30,
     batchSize: 10,
     maxReceiveCount: 3,
+  },
+  /** Background jobs (handover, later classification, imports, exports, backups): one job message per invocation. */
+  jobs: {
+    worker: "functions/workers/jobs-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 60,
+    batchSize: 1,
+    maxReceiveCount: 5,
+    sendsTo: ["jobs"],
   },
 } as const satisfies Record<string, QueueDef>;
 

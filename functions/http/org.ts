@@ -1,6 +1,7 @@
 // HTTP adapter for the organisation: /v1/departments and /v1/users/{id}.
 // adapter --> (use case) --> domain & repositories
 import { PrincipalIdSchema } from "../../shared/domain/customers/schemas.ts";
+import { HandoverSchema, startHandover } from "../../shared/domain/org/handover.ts";
 import {
   DepartmentCreateSchema,
   DepartmentPatchSchema,
@@ -49,5 +50,12 @@ export const handler = httpApi({
     const version = expectedVersion(req.headers["if-match"], body.version)!;
     const { version: _v, ...input } = body;
     return json(200, await putUser(req.caller, id, input, version, req.requestId));
+  },
+
+  "POST /v1/users/{id}/handover": async (req) => {
+    const from = param(req, "id", PrincipalIdSchema);
+    const body = parse(HandoverSchema, req.body() ?? {});
+    const { jobId } = await startHandover(req.caller, from, body, req.requestId);
+    return json(202, { jobId }, { location: `/v1/jobs/${jobId}` });
   },
 });

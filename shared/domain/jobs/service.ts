@@ -1,0 +1,81 @@
+// Job use cases: start a job (stored, audited, queued) and read one (its creator or an admin; anyone else 404).
+// adapter --> (use case) --> domain & repositories
+import type { Caller } from "../../auth/claims.ts";
+import { isId, newId } from "../../db/ids.ts";
+import { NotFoundError } from "../../http/errors.ts";
+import { logger } from "../../log/logger.ts";
+import { sendMessage } from "../../queue/send.ts";
+import { auditPut } from "../audit/audit.ts";
+import { resolveViewer } from "../org/viewer.ts";
+import { failJob, getJobItem, insertJob, toJob } from "./repository.ts";
+import type { Job, JobMessage, JobType } from "./schemas.ts";
+
+/** The logical queue the jobs worker reads (functions/manifest.ts). */
+export const JOBS_QUEUE = "jobs";
+
+export type SendJobMessage = (msg: JobMessage) => Promise<void>;
+
+/** Sends a job message to the jobs queue. */
+export const sendToJobsQueue: SendJobMessage = async (msg) => {
+  await sendMessage(JOBS_QUEUE, msg);
+};
+
+/** Counters every job starts with (a type may add its own as it records outcomes). */
+const INITIAL_COUNTS = { moved: 0, skipped: 0, failed: 0 };
+
+/**
+ * Stores a queued job (audited, in one transaction) and queues its first message. When the message cannot be sent
+ * the job is marked failed at once, so it never sits queued forever, and the error propagates.
+ */
+export async function startJob(
+  caller: Caller,
+  input: { type: JobType; params: Record<string, unknown>; total: number; counts?: Record<string, number> },
+  requestId: string | undefined,
+  send: SendJobMessage = sendToJobsQueue,
+): Promise<Job> {
+  const at = new Date().toISOString();
+  const job: Job = {
+    id: newId(),
+    type: input.type,
+    status: "queued",
+    processed: 0,
+    total: input.total,
+    percent: 0,
+    counts: { ...INITIAL_COUNTS, ...input.counts },
+    errors: [],
+    params: input.params,
+    createdBy: caller.userId,
+    createdAt: at,
+    updatedAt: at,
+    runs: 0,
+    version: 1,
+  };
+  await insertJob(caller.tenant, job, [
+    auditPut(caller.tenant, {
+      at,
+      actor: caller.userId,
+      action: "create",
+      entityType: "job",
+      entityId: job.id,
+      before: null,
+      after: { ...job },
+      requestId,
+    }),
+  ]);
+  try {
+    await send({ jobId: job.id, tenant: caller.tenant });
+  } catch (err) {
+    logger.error("could not queue a new job; marking it failed", { jobId: job.id, error: err as Error });
+    await failJob(caller.tenant, job.id, "the job could not be queued; start it again");
+    throw err;
+  }
+  return job;
+}
+
+/** A job the caller may see: they started it, or they are an admin. Anyone else, and any other tenant, gets 404. */
+export async function readJob(caller: Caller, id: string): Promise<Job> {
+  if (!isId(id)) throw new NotFoundError(`job ${id} not found`);
+  const [v, item] = await Promise.all([resolveViewer(caller), getJobItem(caller.tenant, id)]);
+  if (!item || (item.createdBy !== caller.userId && !v.perms.admin)) throw new NotFoundError(`job ${id} not found`);
+  return toJob(item);
+}
