@@ -13,7 +13,19 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const { startLocal } = await import("../local/runtime.ts");
 const dataDir = await mkdtemp(join(tmpdir(), "cm-bench-"));
-const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false, accessLog: false });
+const local = await startLocal({
+  port: 0,
+  dataDir,
+  schedulerEnabled: false,
+  accessLog: false,
+  // The limiter runs on every request (its cost is real) with limits the bench does not reach; throttle.test.ts tests limits.
+  throttling: {
+    default: { rateLimit: 100_000, burstLimit: 100_000 },
+    publicRoutes: { rateLimit: 100_000, burstLimit: 100_000 },
+    routes: {},
+    tenant: { ratePerSecond: 100_000, burst: 1_000_000 },
+  },
+});
 const { dynamo, ddb } = await import("../shared/db/client.ts");
 const { GetCommand, QueryCommand } = await import("@aws-sdk/lib-dynamodb");
 

@@ -14,6 +14,7 @@ import {
   type FieldError,
 } from "./errors.ts";
 import { type HttpResult, internalError, problem } from "./response.ts";
+import { tenantRateLimit } from "./throttle.ts";
 
 /** Largest request body accepted (bytes); API Gateway allows more, but no route needs it. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -122,6 +123,7 @@ export function httpApi(routes: Routes) {
       logger.addContext(request.context);
       logger.appendKeys({ requestId: request.event.requestContext?.requestId, route: request.event.routeKey });
     })
+    .use(tenantRateLimit())
     .after((request) => {
       logger.info("request served", { status: request.response?.statusCode });
     })

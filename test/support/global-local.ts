@@ -36,6 +36,13 @@ export default async function setup(project: TestProject) {
     logLevel: (process.env.LOCAL_LOG_LEVEL as "info" | "warn" | "error" | "silent" | undefined) ?? "warn",
     accessLog: false,
     handlerLogLevel: "ERROR",
+    // The limiter runs on every request (its cost is real) with limits no test reaches; throttle.test.ts tests limits.
+    throttling: {
+      default: { rateLimit: 100_000, burstLimit: 100_000 },
+      publicRoutes: { rateLimit: 100_000, burstLimit: 100_000 },
+      routes: {},
+      tenant: { ratePerSecond: 100_000, burst: 1_000_000 },
+    },
   });
   project.provide("local", {
     baseUrl: runtime.baseUrl,

@@ -1,0 +1,14 @@
+// Unit test workers: forget what the integration project's local runtime put into the environment of the main vitest
+// process (endpoints, queue URLs, tenant limits), so unit tests see the plain, mocked world their config describes.
+for (const name of [
+  "AWS_ENDPOINT_URL_DYNAMODB",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_ENDPOINT_URL_SQS",
+  "QUEUE_URLS",
+  "UPLOADS_BUCKET",
+  "BACKUPS_BUCKET",
+  "TENANT_RATE_PER_SECOND",
+  "TENANT_BURST",
+]) {
+  delete process.env[name];
+}
