@@ -23,6 +23,8 @@ import {
   UserPutSchema,
   UserSchema,
 } from "../domain/org/schemas.ts";
+import { HandoverSchema } from "../domain/org/handover.ts";
+import { JOB_STATUSES, JOB_TYPES } from "../domain/jobs/schemas.ts";
 import { SettingsPutSchema } from "../domain/settings/settings.ts";
 
 interface Op {
@@ -34,6 +36,21 @@ interface Op {
   idempotent?: boolean;
   ifMatch?: boolean;
 }
+
+const JobSchema = z.object({
+  id: z.string(),
+  type: z.enum(JOB_TYPES),
+  status: z.enum(JOB_STATUSES),
+  processed: z.number().int(),
+  total: z.number().int(),
+  percent: z.number(),
+  counts: z.record(z.string(), z.number()),
+  errors: z.array(z.object({ id: z.string(), message: z.string() })),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  failureReason: z.string().optional(),
+});
 
 const Problem = z.object({
   type: z.string(),
@@ -117,6 +134,13 @@ const ops: Record<string, Op> = {
     response: UserSchema,
     ifMatch: true,
   },
+  "POST /v1/users/{id}/handover": {
+    summary: "Move every customer of a user to another user, as a background job (admin)",
+    body: HandoverSchema,
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
+  "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
 };
