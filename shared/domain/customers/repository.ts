@@ -416,3 +416,27 @@ export async function searchCustomers(
     .filter((p): p is CustomerItem => !!p && !p.deletedAt && matches(p, conds));
   return { items, state: res.LastEvaluatedKey };
 }
+
+/**
+ * Number of live customers a user owns: a COUNT Query of the owner index (no items are returned). Read-only; it
+ * belongs with the customers repository's owner-index reads and moves there when that file is next changed.
+ */
+export async function countCustomersOf(tenant: string, ownerId: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: "GSI2",
+        KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :cust)",
+        ExpressionAttributeValues: { ":pk": K.ownerPk(tenant, ownerId), ":cust": K.ownerSk("") },
+        Select: "COUNT",
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += res.Count ?? 0;
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return count;
+}

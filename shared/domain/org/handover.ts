@@ -3,16 +3,13 @@
 // the job's counters (fenced by the job's lease, counted once by a marker). Moved customers leave the index, so a
 // resumed run simply queries from the top again.
 // adapter --> (use case) --> domain & repositories
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { Caller } from "../../auth/claims.ts";
-import { env } from "../../config/env.ts";
-import { ddb } from "../../db/client.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { ConflictError, ValidationError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
-import { customerKeys } from "../customers/keys.ts";
 import {
+  countCustomersOf,
   type CustomerItem,
   getCustomerItem,
   listByOwner,
@@ -64,30 +61,6 @@ export async function startHandover(
     send,
   );
   return { jobId: job.id };
-}
-
-/**
- * Number of live customers a user owns: a COUNT Query of the owner index (no items are returned). Read-only; it
- * belongs with the customers repository's owner-index reads and moves there when that file is next changed.
- */
-export async function countCustomersOf(tenant: string, ownerId: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: env.TABLE_NAME,
-        IndexName: "GSI2",
-        KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :cust)",
-        ExpressionAttributeValues: { ":pk": customerKeys.ownerPk(tenant, ownerId), ":cust": customerKeys.ownerSk("") },
-        Select: "COUNT",
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += res.Count ?? 0;
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return count;
 }
 
 /** What the steps of one run share. */
@@ -206,3 +179,5 @@ async function writeMove(ctx: HandoverContext, before: CustomerItem, extras: Gua
     ...extras,
   ]);
 }
+
+export { countCustomersOf };
