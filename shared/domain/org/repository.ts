@@ -1,5 +1,5 @@
 // DynamoDB access for departments and users.
-import { BatchGetCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
@@ -79,18 +79,27 @@ export async function getUserRecord(tenant: string, id: string): Promise<User | 
   return res.Item ? strip<User>(res.Item) : undefined;
 }
 
-/** The user record and a department record in one request (what every scoped request needs first). */
+/**
+ * The user record and a department record in one request (what every scoped request needs first). Unprocessed keys
+ * are retried: reading "no record" for a record that exists would fall back to the token's (possibly wider) roles.
+ */
 export async function getUserAndDepartment(
   tenant: string,
   userId: string,
   deptId: string | undefined,
 ): Promise<{ user?: User; dept?: Department }> {
-  const keys: Record<string, string>[] = [{ PK: K.userPk(tenant, userId), SK: K.userSk() }];
+  let keys: Record<string, unknown>[] | undefined = [{ PK: K.userPk(tenant, userId), SK: K.userSk() }];
   if (deptId) keys.push({ PK: K.deptPk(tenant, deptId), SK: K.deptSk() });
-  const res = await ddb.send(
-    new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
-  );
-  const items = res.Responses?.[table()] ?? [];
+  const items: Record<string, unknown>[] = [];
+  for (let attempt = 0; keys?.length; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)));
+    if (attempt > 8) throw new Error("could not read the caller's user record");
+    const res: BatchGetCommandOutput = await ddb.send(
+      new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: true } } }),
+    );
+    items.push(...(res.Responses?.[table()] ?? []));
+    keys = res.UnprocessedKeys?.[table()]?.Keys;
+  }
   const user = items.find((i) => i.entity === "user");
   const dept = items.find((i) => i.entity === "department");
   return { user: user ? strip<User>(user) : undefined, dept: dept ? strip<Department>(dept) : undefined };
