@@ -86,6 +86,16 @@ export const httpFunctions = {
       r("DELETE", "/v1/customers/{id}/contacts/{contactId}"),
     ],
   },
+  interactions: {
+    entry: "functions/http/interactions.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/customers/{id}/interactions"),
+      r("GET", "/v1/customers/{id}/interactions"),
+      r("GET", "/v1/customers/{id}/interactions/{interactionId}"),
+      r("PATCH", "/v1/customers/{id}/interactions/{interactionId}"),
+    ],
+  },
   audit: {
     entry: "functions/http/audit.ts",
     table: "read",

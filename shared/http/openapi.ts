@@ -24,6 +24,13 @@ import {
   UserSchema,
 } from "../domain/org/schemas.ts";
 import { HandoverSchema } from "../domain/org/handover.ts";
+import {
+  InteractionCreateSchema,
+  InteractionListQuerySchema,
+  InteractionListSchema,
+  InteractionPatchSchema,
+  InteractionSchema,
+} from "../domain/interactions/schemas.ts";
 import { JOB_STATUSES, JOB_TYPES } from "../domain/jobs/schemas.ts";
 import { SettingsPutSchema } from "../domain/settings/settings.ts";
 
@@ -109,6 +116,28 @@ const ops: Record<string, Op> = {
     ifMatch: true,
   },
   "DELETE /v1/customers/{id}/contacts/{contactId}": { summary: "Delete a contact", status: 204 },
+  "POST /v1/customers/{id}/interactions": {
+    summary: "Record a call, visit, e-mail, meeting, complaint or survey (moves the customer's stats)",
+    body: InteractionCreateSchema,
+    response: InteractionSchema,
+    status: 201,
+    idempotent: true,
+  },
+  "GET /v1/customers/{id}/interactions": {
+    summary: "A customer's interactions, newest first",
+    query: InteractionListQuerySchema,
+    response: InteractionListSchema,
+  },
+  "GET /v1/customers/{id}/interactions/{interactionId}": {
+    summary: "Read an interaction",
+    response: InteractionSchema,
+  },
+  "PATCH /v1/customers/{id}/interactions/{interactionId}": {
+    summary: "Edit the summary; resolve or reopen a complaint (If-Match or body version required)",
+    body: InteractionPatchSchema,
+    response: InteractionSchema,
+    ifMatch: true,
+  },
   "GET /v1/audit": { summary: "Change history by entityId or userId", query: AuditQuerySchemaDoc },
   "GET /v1/audit/verify": { summary: "Recompute the tenant's audit hash chains; names the first broken entry (admin)" },
   "GET /v1/departments": {

@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../http/errors
 import { type AuditAction, auditPut } from "../audit/audit.ts";
 import { toContact } from "../contacts/repository.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
+import { latestInteractions, presentInteractionStats } from "../interactions/view.ts";
 import { maskRecord } from "../org/masking.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
@@ -41,7 +42,8 @@ import {
 
 /** The customer as this viewer may see it: sensitive fields masked without the permission, region name added. */
 export function present(item: Record<string, unknown>, v: Viewer): Customer {
-  const c = maskRecord(toCustomer(item), v.perms.viewSensitive);
+  const m = maskRecord(toCustomer(item), v.perms.viewSensitive);
+  const c = m.stats ? { ...m, stats: presentInteractionStats(m.stats) } : m;
   const name = c.region ? regionName(c.region) : undefined;
   return name ? { ...c, regionName: name } : c;
 }
@@ -300,7 +302,7 @@ export async function customer360(caller: Caller, id: string) {
     customer,
     contacts: byEntity("contact").map((c) => maskRecord(toContact(c), v.perms.viewSensitive)),
     orders: [],
-    interactions: [],
+    interactions: latestInteractions(items),
     openTasks: [],
     categories: customer.categories ?? {},
     valueScore: null,
