@@ -120,6 +120,17 @@ export const httpFunctions = {
     table: "readwrite",
     routes: [r("GET", "/v1/settings"), r("PUT", "/v1/settings")],
   },
+  orders: {
+    entry: "functions/http/orders.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/orders"),
+      r("GET", "/v1/orders"),
+      r("GET", "/v1/orders/{id}"),
+      r("PATCH", "/v1/orders/{id}"),
+      r("POST", "/v1/orders/{id}/{action}"),
+    ],
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {

@@ -16,6 +16,7 @@ import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, requireWrite, resolveViewer, scopeConditions, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence } from "../settings/settings.ts";
+import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "../orders/present.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
 import { conditionsOf } from "./filters.ts";
 import {
@@ -45,7 +46,8 @@ export function present(item: Record<string, unknown>, v: Viewer): Customer {
   const m = maskRecord(toCustomer(item), v.perms.viewSensitive);
   const c = m.stats ? { ...m, stats: presentInteractionStats(m.stats) } : m;
   const name = c.region ? regionName(c.region) : undefined;
-  return name ? { ...c, regionName: name } : c;
+  const out = name ? { ...c, regionName: name } : c;
+  return out.stats ? { ...out, stats: presentOrderStats(out.stats) } : out;
 }
 
 /** A customer this viewer may see (live, unless `deleted`), or 404 — never a hint that it exists. */
@@ -301,7 +303,8 @@ export async function customer360(caller: Caller, id: string) {
   return {
     customer,
     contacts: byEntity("contact").map((c) => maskRecord(toContact(c), v.perms.viewSensitive)),
-    orders: [],
+    orders: latestOrders(items),
+    receivables: receivablesOf(items),
     interactions: latestInteractions(items),
     openTasks: [],
     categories: customer.categories ?? {},

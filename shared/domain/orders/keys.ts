@@ -1,0 +1,21 @@
+// Every DynamoDB key of orders: the order in its customer's item collection, its id pointer, and the scoped lists.
+import { shardOf } from "../../db/ids.ts";
+
+/**
+ * The order lives in the customer's collection (PK = the customer's, SK = ORDER#<id>, sorting before PROFILE) so the
+ * 360 view reads it with the customer. A pointer item (PK T#t#ORDER#<id>) finds the customer from the order id alone.
+ * Lists mirror the customers' scope indexes: GSI1 (whole tenant, sharded), GSI2 (by owner), GSI4 (by department path).
+ */
+export const orderKeys = {
+  pk: (tenant: string, customerId: string) => `T#${tenant}#CUST#${customerId}`,
+  sk: (id: string) => `ORDER#${id}`,
+  prefix: () => "ORDER#",
+  refPk: (tenant: string, id: string) => `T#${tenant}#ORDER#${id}`,
+  refSk: () => "REF",
+  listPk: (tenant: string, shard: number) => `T#${tenant}#ORDERS#${shard}`,
+  ownerPk: (tenant: string, ownerId: string) => `T#${tenant}#ORDOWNER#${ownerId}`,
+  scopePk: (tenant: string, shard: number) => `T#${tenant}#ORDDEPT#${shard}`,
+  scopeSk: (deptPath: string, id: string) => `${deptPath}#${id}`,
+  scopePrefix: (deptPath: string, tree: boolean) => (tree ? deptPath : `${deptPath}#`),
+  shard: (id: string, shards: number) => shardOf(id, shards),
+};
