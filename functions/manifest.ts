@@ -96,6 +96,11 @@ export const httpFunctions = {
       r("PATCH", "/v1/customers/{id}/interactions/{interactionId}"),
     ],
   },
+  satisfactionReport: {
+    entry: "functions/http/reports-satisfaction.ts",
+    table: "read",
+    routes: [r("GET", "/v1/reports/satisfaction")],
+  },
   audit: {
     entry: "functions/http/audit.ts",
     table: "read",

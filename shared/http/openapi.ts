@@ -24,6 +24,7 @@ import {
   UserSchema,
 } from "../domain/org/schemas.ts";
 import { HandoverSchema } from "../domain/org/handover.ts";
+import { SatisfactionQuerySchema, SatisfactionReportSchema } from "../domain/reports/satisfaction.ts";
 import {
   InteractionCreateSchema,
   InteractionListQuerySchema,
@@ -137,6 +138,11 @@ const ops: Record<string, Op> = {
     body: InteractionPatchSchema,
     response: InteractionSchema,
     ifMatch: true,
+  },
+  "GET /v1/reports/satisfaction": {
+    summary: "Average survey score, surveys and complaints per month, region, industry, level or owner (in scope)",
+    query: SatisfactionQuerySchema,
+    response: SatisfactionReportSchema,
   },
   "GET /v1/audit": { summary: "Change history by entityId or userId", query: AuditQuerySchemaDoc },
   "GET /v1/audit/verify": { summary: "Recompute the tenant's audit hash chains; names the first broken entry (admin)" },
