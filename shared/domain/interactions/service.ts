@@ -76,12 +76,11 @@ export async function createInteraction(
     getSettings(caller.tenant),
   ]);
   requireWrite(v);
-  if (input.contactId && !(await getContact(caller.tenant, customerId, input.contactId))) {
-    throw new ValidationError("request body is invalid", [
-      { path: "contactId", message: "not a contact of this customer" },
-    ]);
-  }
   return once(idem, async (record) => {
+    // Checked again in the transaction (a ConditionCheck), so a contact deleted meanwhile is refused too.
+    if (input.contactId && !(await getContact(caller.tenant, customerId, input.contactId))) {
+      throw invalid("contactId", "not a contact of this customer");
+    }
     const now = new Date().toISOString();
     const at = input.at ?? now;
     const interaction: Interaction = {
