@@ -136,6 +136,11 @@ export const httpFunctions = {
       r("POST", "/v1/orders/{id}/{action}"),
     ],
   },
+  salesReports: {
+    entry: "functions/http/reports-sales.ts",
+    table: "read",
+    routes: [r("GET", "/v1/reports/sales"), r("GET", "/v1/reports/top-customers")],
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {

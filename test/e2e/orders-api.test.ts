@@ -187,3 +187,22 @@ describe("an order's life over HTTP", () => {
     expect((await stranger.get("/v1/orders")).body.items).toEqual([]);
   });
 });
+
+describe("sales reports over HTTP", () => {
+  it("serves the sales report and top customers, and refuses bad queries", async () => {
+    const c = await aCustomer(admin, { industry: "报表" });
+    const o = (await admin.post("/v1/orders", { customerId: c.id, lines })).body;
+    await admin.post(`/v1/orders/${o.id}/submit`);
+    await admin.post(`/v1/orders/${o.id}/approve`);
+    const report = await admin.get("/v1/reports/sales?groupBy=industry");
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    expect(report.body.rows.find((r: any) => r.group === "报表")).toMatchObject({ revenue: "60.97", orderCount: 1 });
+    const top = await admin.get("/v1/reports/top-customers?limit=5");
+    expect(top.status).toBe(200);
+    expect(top.body.items.map((i: any) => i.customerId)).toContain(c.id);
+    expectProblem(await admin.get("/v1/reports/sales?groupBy=color"), 400);
+    expectProblem(await admin.get("/v1/reports/sales?from=2026-13"), 400);
+    expectProblem(await admin.get("/v1/reports/sales?from=2020-01&to=2026-01"), 400);
+    expect((await stranger.get("/v1/reports/top-customers")).body.items).toEqual([]);
+  });
+});

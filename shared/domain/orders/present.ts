@@ -100,8 +100,9 @@ export function presentOrder(item: OrderRecord | Record<string, unknown>, now = 
   const out: Record<string, unknown> = {};
   for (const k of ORDER_FIELDS) if (o[k] !== undefined) out[k] = o[k];
   return {
-    ...out,
+    ...(out as Partial<Pick<OrderRecord, (typeof ORDER_FIELDS)[number]>>),
     id: o.id,
+    status: o.status,
     version: o.version,
     lines: o.lines.map((l) => ({
       sku: l.sku,
