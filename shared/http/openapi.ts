@@ -34,6 +34,14 @@ import {
 } from "../domain/interactions/schemas.ts";
 import { JOB_STATUSES, JOB_TYPES } from "../domain/jobs/schemas.ts";
 import { SettingsPutSchema } from "../domain/settings/settings.ts";
+import {
+  ActionBodySchema,
+  OrderCreateSchema,
+  OrderListQuerySchema,
+  OrderPatchSchema,
+  PaymentSchema,
+} from "../domain/orders/schemas.ts";
+import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
 
 interface Op {
   summary: string;
@@ -143,6 +151,36 @@ const ops: Record<string, Op> = {
     summary: "Average survey score, surveys and complaints per month, region, industry, level or owner (in scope)",
     query: SatisfactionQuerySchema,
     response: SatisfactionReportSchema,
+  },
+  "POST /v1/orders": {
+    summary: "Create a draft order for a customer in scope (amounts are decimal strings, at most 2 places)",
+    body: OrderCreateSchema,
+    status: 201,
+  },
+  "GET /v1/orders": {
+    summary: "Orders in the caller's data scope (or of one customer), newest first",
+    query: OrderListQuerySchema,
+  },
+  "GET /v1/orders/{id}": { summary: "Read an order (overdue computed at read time)" },
+  "PATCH /v1/orders/{id}": {
+    summary: "Change a draft's lines or note (If-Match or body version required)",
+    body: OrderPatchSchema,
+    ifMatch: true,
+  },
+  "POST /v1/orders/{id}/{action}": {
+    summary:
+      "action = submit | approve | reject | ship | return | cancel (body: reason, lines for a partial return; 409 when not allowed from the status), or payments (body: amount, at, method; 201)",
+    body: ActionBodySchema.or(PaymentSchema),
+    ifMatch: true,
+  },
+  "GET /v1/reports/sales": {
+    summary:
+      "Revenue, orders, customers per month/region/industry/level/owner with growth and a trend forecast (in scope)",
+    query: SalesQuerySchema,
+  },
+  "GET /v1/reports/top-customers": {
+    summary: "Customers by revenue in the period (in scope)",
+    query: TopCustomersQuerySchema,
   },
   "GET /v1/audit": { summary: "Change history by entityId or userId", query: AuditQuerySchemaDoc },
   "GET /v1/audit/verify": { summary: "Recompute the tenant's audit hash chains; names the first broken entry (admin)" },
