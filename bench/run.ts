@@ -113,6 +113,16 @@ try {
     await measure("360 view", (i) => call("GET", `/v1/customers/${pick(i)}/360`, token)),
     await measure("create customer", (i) => call("POST", "/v1/customers", token, { name: `压测客户${i}` })),
   ];
+  // An order approval: order, customer stats, 6 sales rollup cells and the audit entry in one transaction. Each call
+  // needs a fresh submitted order (warm-up, measured rounds and the concurrent rounds).
+  const submitted: string[] = [];
+  for (let i = 0; i < 10 + 2 * ROUNDS; i++) {
+    const line = { sku: "A-1", name: "螺丝", quantity: 2, unitPrice: "10.50" };
+    const o = await call("POST", "/v1/orders", token, { customerId: pick(i), lines: [line] });
+    await call("POST", `/v1/orders/${o.id}/submit`, token);
+    submitted.push(o.id);
+  }
+  results.push(await measure("approve order", () => call("POST", `/v1/orders/${submitted.shift()}/approve`, token)));
   // The same reads without the API: a bare GetItem / Query loop from this process.
   const { env } = await import("../shared/config/env.ts");
   const { customerKeys } = await import("../shared/domain/customers/keys.ts");

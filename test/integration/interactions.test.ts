@@ -13,8 +13,10 @@ import {
   createInteraction,
   getInteractionOf,
   listInteractions,
+  monthOf,
   patchInteraction,
 } from "../../shared/domain/interactions/service.ts";
+import { addMonths, satisfactionReport } from "../../shared/domain/reports/satisfaction.ts";
 import { averageScore, recompute } from "../../shared/domain/interactions/stats.ts";
 import { aCaller, aCustomerInput } from "../support/builders.ts";
 
@@ -61,31 +63,40 @@ describe("interactions", () => {
     expect((await getCustomer(caller, c.id)).stats.lastInteractionAt).toBe(later);
   });
 
-  it("keeps stats equal to a recomputation under parallel creates, resolves and reopens", async () => {
+  it("keeps stats and rollups equal to a recomputation under parallel creates, resolves and reopens", async () => {
     const caller = aCaller();
     const c = await newCustomer(caller);
     const kinds = ["survey", "complaint", "call", "visit", "survey", "complaint", "email", "meeting"];
-    const made = await Promise.allSettled(
-      Array.from({ length: 24 }, (_, n) => {
-        const kind = kinds[n % kinds.length]!;
-        const body: Record<string, unknown> = { kind, at: minutesAgo((n * 37) % 90) };
-        if (kind === "survey") body.score = (n % 5) + 1;
+    const creates = (count: number, offset: number) =>
+      Array.from({ length: count }, (_, n) => {
+        const kind = kinds[(n + offset) % kinds.length]!;
+        const body: Record<string, unknown> = { kind, at: minutesAgo(((n + offset) * 37) % 90) };
+        if (kind === "survey") body.score = ((n + offset) % 5) + 1;
         return record(caller, c.id, body);
-      }),
+      });
+    const first = await Promise.all(Array.from({ length: 8 }, () => record(caller, c.id, { kind: "complaint" })));
+    // Creates race resolutions; every complaint is resolved twice at once from the same version: one of each pair wins.
+    const resolve = (i: Interaction) => patchInteraction(caller, c.id, i.id, { state: "resolved" }, 1);
+    const round1 = await Promise.allSettled([...creates(24, 0), ...first.map(resolve), ...first.map(resolve)]);
+    const won = round1.slice(24).filter((r) => r.status === "fulfilled");
+    expect(won).toHaveLength(first.length);
+    const lost = round1.slice(24).filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+    expect(lost.every((r) => (r.reason as { status: number }).status === 409)).toBe(true);
+    // More creates race reopening half of them.
+    const reopen = first
+      .filter((_, n) => n % 2 === 0)
+      .map((i) => patchInteraction(caller, c.id, i.id, { state: "open" }, 2));
+    const round2 = await Promise.allSettled([...creates(16, 3), ...reopen]);
+    const failures = [...round1.slice(0, 24), ...round2].flatMap((r) =>
+      r.status === "rejected" ? [String(r.reason)] : [],
     );
-    const ok = made.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    expect(ok.length, made.flatMap((r) => (r.status === "rejected" ? [String(r.reason)] : [])).join("; ")).toBe(24);
-    const complaints = ok.filter((i) => i.kind === "complaint");
-    // Resolve every complaint in parallel, then reopen half of them in parallel.
-    await Promise.allSettled(
-      complaints.map((i) => patchInteraction(caller, c.id, i.id, { state: "resolved", resolution: "已处理" }, 1)),
-    );
-    await Promise.allSettled(
-      complaints.filter((_, n) => n % 2 === 0).map((i) => patchInteraction(caller, c.id, i.id, { state: "open" }, 2)),
-    );
+    expect(failures).toEqual([]);
+
     const stored = await everything(caller, c.id, 50);
-    expect(stored.length).toBe(ok.length);
+    expect(stored).toHaveLength(8 + 24 + 16);
     const want = recompute(stored);
+    expect(want.openComplaints).toBeGreaterThan(0);
+    expect(want.resolvedComplaints).toBeGreaterThan(0);
     const stats = (await getCustomer(caller, c.id)).stats;
     expect(stats).toMatchObject({
       interactionCount: want.interactions,
@@ -98,7 +109,15 @@ describe("interactions", () => {
         .at(-1),
       averageSurveyScore: averageScore(want.scoreSum, want.surveys),
     });
-    expect(want.resolvedComplaints).toBeGreaterThan(0);
+    const month = monthOf(new Date().toISOString(), "Asia/Shanghai");
+    const report = await satisfactionReport(caller, { groupBy: "month", from: addMonths(month, -1), to: month });
+    expect(report.totals).toEqual({
+      interactionCount: want.interactions,
+      surveyCount: want.surveys,
+      averageSurveyScore: averageScore(want.scoreSum, want.surveys),
+      openComplaints: want.openComplaints,
+      resolvedComplaints: want.resolvedComplaints,
+    });
   });
 
   it("refuses a contact of another customer, accepts its own", async () => {
