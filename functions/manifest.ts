@@ -141,6 +141,18 @@ export const httpFunctions = {
     table: "read",
     routes: [r("GET", "/v1/reports/sales"), r("GET", "/v1/reports/top-customers")],
   },
+  backups: {
+    entry: "functions/http/backups.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/backups"),
+      r("GET", "/v1/backups"),
+      r("GET", "/v1/backups/{id}"),
+      r("POST", "/v1/backups/{id}/restore"),
+    ],
+    sendsTo: ["jobs"],
+    buckets: { backups: "read" },
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {
@@ -159,11 +171,23 @@ export const queues = {
     batchSize: 1,
     maxReceiveCount: 5,
     sendsTo: ["jobs"],
+    buckets: { backups: "readwrite" },
+  },
+  /** The nightly backup tick: finds the tenants and starts one backup job each (the jobs worker runs them). */
+  backups: {
+    worker: "functions/workers/backups-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 300,
+    batchSize: 1,
+    maxReceiveCount: 3,
+    sendsTo: ["jobs"],
   },
 } as const satisfies Record<string, QueueDef>;
 
 export const schedules = {
   heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
+  /** 18:00 UTC = 02:00 in China: every tenant's backup, then its restore drill. */
+  backup: { expression: "cron(0 18 * * ? *)", queue: "backups", message: { kind: "nightly" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [

@@ -4,12 +4,17 @@ import { processJobMessage, type JobDeps, type JobRunner } from "../../shared/do
 import { JobMessageSchema, type JobType } from "../../shared/domain/jobs/schemas.ts";
 import { sendToJobsQueue } from "../../shared/domain/jobs/service.ts";
 import { runHandover } from "../../shared/domain/org/handover.ts";
+import { runBackup } from "../../shared/domain/backups/backup.ts";
+import { runDrill, runReplace } from "../../shared/domain/backups/restore.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker, type SqsWorkerHandler } from "../../shared/queue/worker.ts";
 import { queues } from "../manifest.ts";
 
 export const RUNNERS: Record<JobType, JobRunner> = {
   handover: runHandover,
+  backup: runBackup,
+  "backup-drill": runDrill,
+  "backup-restore": runReplace,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

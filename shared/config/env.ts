@@ -23,6 +23,10 @@ const EnvSchema = z.object({
   LIST_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
   /** Secret that signs pagination cursors so a client cannot forge a key into another tenant. */
   CURSOR_SECRET: z.string().min(16).default("local-cursor-secret-change-me"),
+  /** Backup retention: the newest backup of each of the last N days, weeks and months is kept. */
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(366).default(7),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+  BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1200).default(12),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

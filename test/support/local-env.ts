@@ -10,3 +10,4 @@ process.env.AWS_ACCESS_KEY_ID = "local";
 process.env.AWS_SECRET_ACCESS_KEY = "local";
 process.env.UPLOADS_BUCKET = local.uploadsBucket;
 process.env.AWS_ENDPOINT_URL_SQS = local.sqsEndpoint;
+process.env.BACKUPS_BUCKET = local.backupsBucket;

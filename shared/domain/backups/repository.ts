@@ -1,0 +1,331 @@
+// All DynamoDB and S3 access of backups: backup records, the whole-tenant scan, batched writes/reads/deletes of raw
+// items (a restore), a restore job's state item, and the objects in the backups bucket.
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  ScanCommand,
+  type WriteRequest,
+} from "@aws-sdk/client-dynamodb";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { dynamo, ddb } from "../../db/client.ts";
+import { s3 } from "../../storage/client.ts";
+import { keyId, type RawItem } from "./codec.ts";
+import { backupKeys as K, backupObjects as O } from "./keys.ts";
+import type { Backup, DrillReport } from "./schemas.ts";
+
+const table = () => env.TABLE_NAME;
+const bucket = () => env.BACKUPS_BUCKET;
+const key = (tenant: string, id: string) => ({ PK: K.pk(tenant, id), SK: K.sk() });
+
+/** Scan position of a running backup: one LastEvaluatedKey per segment (null: not started, "done": finished). */
+export interface ScanState {
+  round: number;
+  segments: (RawItem | null | "done")[];
+}
+
+export type BackupItem = Backup & { scanState?: string; stateSeq?: number };
+
+/** Someone else moved the backup's state on (another delivery of its job): this run must stop. */
+export class BackupStateMovedError extends Error {
+  override readonly name = "BackupStateMovedError";
+}
+
+const HIDDEN = ["PK", "SK", "GSI1PK", "GSI1SK", "entity", "scanState", "stateSeq"];
+export function toBackup(item: BackupItem): Backup {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!HIDDEN.includes(k)) out[k] = v;
+  return out as unknown as Backup;
+}
+
+/** Creates the backup record (with the job that fills it). */
+export function backupPut(tenant: string, b: Backup) {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: { ...key(tenant, b.id), GSI1PK: K.listPk(tenant), GSI1SK: K.listSk(b.id), entity: "backup", ...b },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+  };
+}
+
+export async function getBackupItem(tenant: string, id: string): Promise<BackupItem | undefined> {
+  const res = await ddb.send(new GetCommand({ TableName: table(), Key: key(tenant, id), ConsistentRead: true }));
+  return res.Item as BackupItem | undefined;
+}
+
+/** The tenant's backups, newest first (all of them: retention keeps the list short). */
+export async function listBackupItems(tenant: string, limit = 1000): Promise<BackupItem[]> {
+  const out: BackupItem[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: "GSI1",
+        KeyConditionExpression: "GSI1PK = :pk",
+        ExpressionAttributeValues: { ":pk": K.listPk(tenant) },
+        ScanIndexForward: false,
+        ExclusiveStartKey: start,
+        Limit: Math.min(limit - out.length, 200),
+      }),
+    );
+    out.push(...((res.Items ?? []) as BackupItem[]));
+    start = res.LastEvaluatedKey;
+  } while (start && out.length < limit);
+  return out;
+}
+
+/** Moves a running backup's state from `seq` to `seq + 1` with `set` (fails if someone else moved it first). */
+export async function advanceBackup(
+  tenant: string,
+  id: string,
+  seq: number,
+  set: Record<string, unknown>,
+): Promise<void> {
+  const names: Record<string, string> = { "#seq": "stateSeq", "#version": "version" };
+  const values: Record<string, unknown> = { ":seq": seq, ":next": seq + 1, ":one": 1 };
+  const parts = Object.entries(set).map(([k, v], i) => {
+    names[`#f${i}`] = k;
+    values[`:v${i}`] = v;
+    return `#f${i} = :v${i}`;
+  });
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: key(tenant, id),
+        UpdateExpression: `SET ${[...parts, "#seq = :next"].join(", ")} ADD #version :one`,
+        ConditionExpression: "attribute_exists(PK) AND (#seq = :seq OR (attribute_not_exists(#seq) AND :seq = :zero))",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ":zero": 0 },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new BackupStateMovedError(`backup ${id} moved on`);
+    throw err;
+  }
+}
+
+/** Stores a drill's report on its backup (the latest drill wins). */
+export async function setDrillReport(tenant: string, id: string, drill: Backup["drill"]): Promise<void> {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: key(tenant, id),
+      UpdateExpression: "SET drill = :d ADD #version :one",
+      ConditionExpression: "attribute_exists(PK)",
+      ExpressionAttributeNames: { "#version": "version" },
+      ExpressionAttributeValues: { ":d": drill, ":one": 1 },
+    }),
+  );
+}
+
+export async function deleteBackupRecord(tenant: string, id: string): Promise<void> {
+  await ddb.send(new DeleteCommand({ TableName: table(), Key: key(tenant, id) }));
+}
+
+/** Claims the nightly backup of `tenant` for `day`; false when this night's backup was already started. */
+export async function claimNight(tenant: string, day: string): Promise<boolean> {
+  try {
+    await ddb.send(
+      new PutCommand({
+        TableName: table(),
+        Item: {
+          PK: K.nightlyPk(tenant, day),
+          SK: K.nightlySk(),
+          entity: "backup-night",
+          expiresAt: Math.floor(Date.now() / 1000) + 40 * 86400,
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+export async function releaseNight(tenant: string, day: string): Promise<void> {
+  await ddb.send(new DeleteCommand({ TableName: table(), Key: { PK: K.nightlyPk(tenant, day), SK: K.nightlySk() } }));
+}
+
+// ---- the tenant's raw items ----------------------------------------------------------------------------------------
+
+/**
+ * One page of one segment of a parallel Scan for the items whose PK starts with `prefix`. A filtered Scan reads (and
+ * is billed for) the whole table, not just the tenant's items: see README "Backups and restores" for why it is still
+ * the choice.
+ */
+export async function scanPrefixPage(
+  prefix: string,
+  segment: number,
+  totalSegments: number,
+  start: RawItem | undefined,
+  limit: number,
+): Promise<{ items: RawItem[]; next: RawItem | undefined }> {
+  const res = await dynamo.send(
+    new ScanCommand({
+      TableName: table(),
+      Segment: segment,
+      TotalSegments: totalSegments,
+      ExclusiveStartKey: start,
+      Limit: limit,
+      ConsistentRead: true,
+      FilterExpression: "begins_with(PK, :p)",
+      ExpressionAttributeValues: { ":p": { S: prefix } },
+    }),
+  );
+  return { items: res.Items ?? [], next: res.LastEvaluatedKey };
+}
+
+/** Scans distinct tenants with an item (`T#<tenant>#...`), for the nightly schedule. Reads the whole table once. */
+export async function scanTenants(): Promise<string[]> {
+  const tenants = new Set<string>();
+  let start: RawItem | undefined;
+  do {
+    const res = await dynamo.send(
+      new ScanCommand({ TableName: table(), ProjectionExpression: "PK", ExclusiveStartKey: start }),
+    );
+    for (const item of res.Items ?? []) {
+      const m = /^T#([A-Za-z0-9][A-Za-z0-9_.:@-]*)#/.exec(item.PK?.S ?? "");
+      if (m) tenants.add(m[1]!);
+    }
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return [...tenants].sort();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** BatchWriteItem in groups of 25, retrying unprocessed requests with backoff. */
+async function batchWrite(requests: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending: WriteRequest[] = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
+      const res = await dynamo.send(new BatchWriteItemCommand({ RequestItems: { [table()]: pending } }));
+      pending = res.UnprocessedItems?.[table()] ?? [];
+      if (attempt > 10 && pending.length) throw new Error("batch write kept returning unprocessed items");
+    }
+  }
+}
+
+/** Writes raw items as they are (a restore; idempotent: the same item written twice is the same item). */
+export async function putRawItems(items: readonly RawItem[], parallel = 4): Promise<void> {
+  const groups = chunked(items, Math.ceil(items.length / parallel) || 1);
+  await Promise.all(groups.map((g) => batchWrite(g.map((Item) => ({ PutRequest: { Item } })))));
+}
+
+/** Deletes items by their PK/SK. */
+export async function deleteRawKeys(items: readonly RawItem[], parallel = 4): Promise<void> {
+  const groups = chunked(items, Math.ceil(items.length / parallel) || 1);
+  await Promise.all(
+    groups.map((g) => batchWrite(g.map((it) => ({ DeleteRequest: { Key: { PK: it.PK!, SK: it.SK! } } })))),
+  );
+}
+
+/** Reads items by their PK/SK (strongly consistent); the result maps keyId -> item, absent ones left out. */
+export async function getRawItems(keys: readonly RawItem[]): Promise<Map<string, RawItem>> {
+  const out = new Map<string, RawItem>();
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending = keys.slice(i, i + 100).map((k) => ({ PK: k.PK!, SK: k.SK! }));
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
+      const res = await dynamo.send(
+        new BatchGetItemCommand({ RequestItems: { [table()]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const it of res.Responses?.[table()] ?? []) out.set(keyId(it), it);
+      pending = (res.UnprocessedKeys?.[table()]?.Keys ?? []) as typeof pending;
+      if (attempt > 10 && pending.length) throw new Error("batch get kept returning unprocessed keys");
+    }
+  }
+  return out;
+}
+
+function chunked<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+// ---- a restore job's state ----------------------------------------------------------------------------------------
+
+export interface RestoreState {
+  phase: "chunks" | "sweep" | "done";
+  /** Replace's sweep: scan position per segment. */
+  sweep?: (RawItem | null | "done")[];
+  deleted?: number;
+  /** A drill's chunks handled so far and its report so far. */
+  done?: string[];
+  report?: DrillReport;
+  seq: number;
+}
+
+export async function getRestoreState(tenant: string, jobId: string): Promise<RestoreState> {
+  const res = await ddb.send(
+    new GetCommand({
+      TableName: table(),
+      Key: { PK: K.restoreStatePk(tenant, jobId), SK: K.restoreStateSk() },
+      ConsistentRead: true,
+    }),
+  );
+  if (!res.Item) return { phase: "chunks", seq: 0 };
+  return JSON.parse(res.Item.state as string) as RestoreState;
+}
+
+/** Saves a restore job's state, conditional on the sequence number it was read with. */
+export async function saveRestoreState(tenant: string, jobId: string, state: RestoreState): Promise<void> {
+  const next = { ...state, seq: state.seq + 1 };
+  try {
+    await ddb.send(
+      new PutCommand({
+        TableName: table(),
+        Item: {
+          PK: K.restoreStatePk(tenant, jobId),
+          SK: K.restoreStateSk(),
+          entity: "restore-state",
+          state: JSON.stringify(next),
+          seq: next.seq,
+          expiresAt: Math.floor(Date.now() / 1000) + 30 * 86400,
+        },
+        ConditionExpression: state.seq === 0 ? "attribute_not_exists(PK)" : "seq = :seq",
+        ...(state.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": state.seq } }),
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new BackupStateMovedError(`restore ${jobId} moved on`);
+    throw err;
+  }
+  state.seq = next.seq;
+}
+
+// ---- objects -------------------------------------------------------------------------------------------------------
+
+export async function putObject(objectKey: string, body: Buffer | string, contentType: string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: objectKey, Body: body, ContentType: contentType }));
+}
+
+export async function getObjectBytes(objectKey: string): Promise<Uint8Array> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket(), Key: objectKey }));
+  return res.Body!.transformToByteArray();
+}
+
+/** Deletes every object of one backup. */
+export async function deleteBackupObjects(tenant: string, id: string): Promise<void> {
+  const prefix = O.prefix(tenant, id);
+  let token: string | undefined;
+  do {
+    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket(), Prefix: prefix, ContinuationToken: token }));
+    // One DeleteObject each: a backup has few objects, and s3rver does not take DeleteObjects without Content-MD5.
+    await Promise.all(
+      (res.Contents ?? []).map((o) => s3.send(new DeleteObjectCommand({ Bucket: bucket(), Key: o.Key! }))),
+    );
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+}
