@@ -186,8 +186,8 @@ export const queues = {
 
 export const schedules = {
   heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
-  /** 18:00 UTC = 02:00 in China: every tenant's backup, then its restore drill. */
-  backup: { expression: "cron(0 18 * * ? *)", queue: "backups", message: { kind: "nightly" } },
+  /** 19:00 UTC = 03:00 in China: every tenant's backup, then its restore drill. */
+  backup: { expression: "cron(0 19 * * ? *)", queue: "backups", message: { kind: "nightly" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [

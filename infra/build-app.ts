@@ -44,6 +44,7 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     env,
     stage,
     corsOrigins,
+    nativeExport: String(ctx<unknown>("nativeExport", false)) === "true",
     description: `Customer master ${stage}: table, buckets, user pool (stateful, retained)`,
     terminationProtection: stage === "prod",
   });

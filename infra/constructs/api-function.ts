@@ -194,6 +194,18 @@ export class ApiFunction extends Construct {
     }
   }
 
+  /** Grants s3:DeleteObject under one prefix of a bucket (backup retention deletes the backups it no longer keeps). */
+  grantObjectDelete(bucket: IBucket, prefix: string): void {
+    const objects = bucket.arnForObjects(`${prefix}*`);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ["s3:DeleteObject"], resources: [objects] }),
+    );
+    this.acknowledgeWildcard(
+      objects,
+      `Object keys are only known at run time; deletion is limited to the ${prefix} prefix of one bucket.`,
+    );
+  }
+
   /**
    * Acknowledges cdk-nag's IAM5 finding for one wildcard resource of this function's policy, under the exact id the
    * rule reports (`AwsSolutions-IAM5[Resource::<flattened arn>]`); any other wildcard still fails the check.

@@ -21,6 +21,8 @@ import { EventField, Rule, RuleTargetInput, Schedule } from "aws-cdk-lib/aws-eve
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Bucket, EventType, type IBucket } from "aws-cdk-lib/aws-s3";
+import { restoreDrillAlarm } from "../constructs/drill-alarm.ts";
+import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { SqsDestination } from "aws-cdk-lib/aws-s3-notifications";
 import type { Construct } from "constructs";
 import { GSI_NAMES } from "../../shared/db/table.ts";
@@ -122,6 +124,8 @@ const pascal = (s: string) => s.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_m, 
 
 /** API, functions, queues, schedules and notifications of one stage. */
 export class ApiStack extends Stack {
+  /** In alarm when a restore drill failed (the jobs worker emits the metric; see shared/domain/backups/restore.ts). */
+  readonly drillAlarm: Alarm;
   readonly api: HttpApi;
   readonly defaultStage: HttpStage;
   /** HTTP functions by manifest key. */
@@ -179,6 +183,9 @@ export class ApiStack extends Stack {
       }
     }
     this.queueWorkers = queueWorkers;
+    this.drillAlarm = restoreDrillAlarm(this, props.stage);
+    // Backup retention (the jobs worker) deletes old backups' objects.
+    queueWorkers.jobs?.worker.grantObjectDelete(buckets.backups, "tenants/");
 
     // HTTP API: the JWT authorizer is the default, public routes opt out explicitly.
     const issuer = `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`;

@@ -14,7 +14,10 @@ import {
 } from "aws-cdk-lib/aws-cognito";
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { BlockPublicAccess, Bucket, BucketEncryption, HttpMethods, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { flattenCfnReference } from "cdk-nag/lib/utils/flatten-cfn-reference.js";
 import type { Construct } from "constructs";
 import { ROLES } from "../../shared/auth/claims.ts";
 import { GSI_NAMES, TTL_ATTRIBUTE, keyAttrs } from "../../shared/db/table.ts";
@@ -55,6 +58,12 @@ export interface DataStackProps extends StackProps {
   readonly stage: string;
   /** Origins allowed to PUT to presigned upload URLs. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Also export the whole table natively (ExportTableToPointInTime, DynamoDB JSON) to the backups bucket's `native/`
+   * prefix every night, next to the per-tenant logical backups. Off by default (it is billed per GB of the table).
+   * @default false
+   */
+  readonly nativeExport?: boolean;
 }
 
 /** Table, buckets, user pool and secret of one stage. */
@@ -125,6 +134,8 @@ export class DataStack extends Stack implements StatefulRefs {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    if (props.nativeExport) this.createNativeExport(props.stage);
+
     this.userPool = this.createUserPool(props.stage);
     this.userPoolClient = this.userPool.addClient("WebClient", {
       userPoolClientName: `customer-master-${props.stage}-web`,
@@ -154,6 +165,48 @@ export class DataStack extends Stack implements StatefulRefs {
       reason:
         "A rotation would invalidate every pagination cursor in flight, and functions read it at cold start only; " +
         "it is rotated by hand (update the secret, redeploy the API stack) when needed.",
+    });
+  }
+
+  /**
+   * An EventBridge Scheduler schedule calling DynamoDB's ExportTableToPointInTime directly (a universal target: no
+   * function), with a role that may export this table and write under `native/` of the backups bucket only.
+   */
+  private createNativeExport(stage: string): void {
+    const prefix = "native/";
+    const role = new Role(this, "NativeExportRole", {
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com"),
+      description: `Nightly native export of the ${stage} table to the backups bucket`,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["dynamodb:ExportTableToPointInTime"], resources: [this.table.tableArn] }),
+    );
+    const objects = this.backupsBucket.arnForObjects(`${prefix}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
+        resources: [objects],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(this.resolve(objects))}]`,
+      reason: "An export writes objects whose names DynamoDB chooses; only under native/ of the backups bucket.",
+    });
+    new CfnSchedule(this, "NativeExportSchedule", {
+      name: `customer-master-${stage}-native-export`,
+      description: "Nightly native export of the table (PITR) to the backups bucket",
+      scheduleExpression: "cron(30 19 * * ? *)",
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: "arn:aws:scheduler:::aws-sdk:dynamodb:exportTableToPointInTime",
+        roleArn: role.roleArn,
+        input: this.toJsonString({
+          TableArn: this.table.tableArn,
+          S3Bucket: this.backupsBucket.bucketName,
+          S3Prefix: prefix,
+          ExportFormat: "DYNAMODB_JSON",
+        }),
+      },
     });
   }
 
