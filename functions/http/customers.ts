@@ -20,6 +20,8 @@ import {
   CustomerPatchSchema,
 } from "../../shared/domain/customers/schemas.ts";
 import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
+import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
+import { PointInTimeQuerySchema } from "../../shared/domain/backups/schemas.ts";
 
 /** The {id} path parameter; anything not shaped like our ids cannot exist, so it is a 404. */
 export function customerId(req: Request): string {
@@ -67,6 +69,12 @@ export const handler = httpApi({
   },
 
   "POST /v1/customers/{id}/restore": async (req) => {
+    if (Object.keys(req.query).length > 0) {
+      // ?at=: point-in-time restore from the latest backup before then plus the audit log after it.
+      const { at } = parse(PointInTimeQuerySchema, req.query, "query string");
+      const c = await restoreCustomerAt(req.caller, customerId(req), new Date(at), req.requestId);
+      return json(200, c, { etag: `"${c.version}"` });
+    }
     const c = await restoreCustomer(req.caller, customerId(req), req.requestId);
     return json(200, c, { etag: `"${c.version}"` });
   },

@@ -22,6 +22,7 @@ import {
   getObjectBytes,
   scanPrefixPage,
 } from "../../shared/domain/backups/repository.ts";
+import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
 import { NOT_REPLACED, requestRestore } from "../../shared/domain/backups/restore.ts";
 import { ContactCreateSchema } from "../../shared/domain/contacts/schemas.ts";
 import { createContact } from "../../shared/domain/contacts/service.ts";
@@ -345,5 +346,42 @@ describe("retention", () => {
       getObjectBytes(backupObjects.chunk(admin.tenant, second.backupId, b.chunks[0]!.name)),
     ).resolves.toBeInstanceOf(Uint8Array);
     expect(await applyRetention(admin.tenant, { daily: 1, weekly: 0, monthly: 0 })).toEqual([]);
+  });
+});
+
+describe("point-in-time restore of one customer", () => {
+  it("returns the profile to its state at a time after the backup, from the backup plus the audit log", async () => {
+    const admin = aCaller();
+    const [id, otherId] = await seed(admin, 2);
+    const w = worker();
+    let c = await getCustomer(admin, id!);
+    c = await patchCustomer(admin, id!, CustomerPatchSchema.parse({ level: "A" }), c.version);
+    await backUp(admin, w);
+    c = await patchCustomer(admin, id!, CustomerPatchSchema.parse({ name: "改名之后", level: "B" }), c.version);
+    const { items } = await queryAudit(admin.tenant, { entityId: id!, limit: 1 });
+    const at = new Date(new Date(items[0]!.at).getTime() + 1);
+    // Changes after `at` are what the restore undoes (the entry at `at` + 1 ms is strictly later).
+    await new Promise((r) => setTimeout(r, 5));
+    c = await patchCustomer(admin, id!, CustomerPatchSchema.parse({ name: "再次改名", level: "C" }), c.version);
+    const untouched = await getCustomer(admin, otherId!);
+
+    const restored = await restoreCustomerAt(admin, id!, at, "req-pitr");
+
+    expect(restored).toMatchObject({ name: "改名之后", level: "B", version: c.version + 1 });
+    expect(await getCustomer(admin, id!)).toMatchObject({ name: "改名之后", level: "B" });
+    expect(await getCustomer(admin, otherId!)).toEqual(untouched);
+    const latest = (await queryAudit(admin.tenant, { entityId: id!, limit: 1 })).items[0]!;
+    expect(latest).toMatchObject({ requestId: "req-pitr", action: "update" });
+    expect(latest.changes.sort()).toEqual(["level", "name"]);
+  });
+
+  it("refuses a time before any backup (422) and is admin only", async () => {
+    const admin = aCaller();
+    const [id] = await seed(admin, 1);
+    await expect(restoreCustomerAt(admin, id!, new Date("2020-01-01T00:00:00Z"))).rejects.toMatchObject({
+      name: "UnprocessableError",
+    });
+    const sales = { ...admin, userId: "u-sales", roles: ["sales" as const] };
+    await expect(restoreCustomerAt(sales, id!, new Date())).rejects.toMatchObject({ name: "ForbiddenError" });
   });
 });
