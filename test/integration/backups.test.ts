@@ -24,6 +24,7 @@ import {
 } from "../../shared/domain/backups/repository.ts";
 import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
 import { NOT_REPLACED, requestRestore } from "../../shared/domain/backups/restore.ts";
+import { startNightlyBackups } from "../../shared/domain/backups/nightly.ts";
 import { ContactCreateSchema } from "../../shared/domain/contacts/schemas.ts";
 import { createContact } from "../../shared/domain/contacts/service.ts";
 import { CustomerCreateSchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
@@ -383,5 +384,23 @@ describe("point-in-time restore of one customer", () => {
     });
     const sales = { ...admin, userId: "u-sales", roles: ["sales" as const] };
     await expect(restoreCustomerAt(sales, id!, new Date())).rejects.toMatchObject({ name: "ForbiddenError" });
+  });
+});
+
+describe("nightly", () => {
+  it("starts one backup per tenant and night however often the tick comes, and the backup starts its drill", async () => {
+    const admin = aCaller();
+    await seed(admin, 1);
+    const w = worker();
+    const night = new Date("2031-05-01T19:00:00Z");
+
+    const first = await startNightlyBackups(night, w.send, [admin.tenant]);
+    const again = await startNightlyBackups(night, w.send, [admin.tenant]);
+
+    expect(first).toHaveLength(1);
+    expect(again).toEqual([]);
+    await w.drain(w.sent.pop()!);
+    const b = (await readBackup(admin, first[0]!.jobId))!;
+    expect(b).toMatchObject({ status: "succeeded", trigger: "nightly", drill: { status: "passed" } });
   });
 });
