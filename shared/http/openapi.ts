@@ -33,6 +33,12 @@ import {
   InteractionSchema,
 } from "../domain/interactions/schemas.ts";
 import { JOB_STATUSES, JOB_TYPES } from "../domain/jobs/schemas.ts";
+import {
+  BackupListQuerySchema,
+  BackupSchema,
+  PointInTimeQuerySchema,
+  RestoreRequestSchema,
+} from "../domain/backups/schemas.ts";
 import { SettingsPutSchema } from "../domain/settings/settings.ts";
 import {
   ActionBodySchema,
@@ -100,7 +106,13 @@ const ops: Record<string, Op> = {
     ifMatch: true,
   },
   "DELETE /v1/customers/{id}": { summary: "Move a customer to the recycle bin", response: CustomerSchema },
-  "POST /v1/customers/{id}/restore": { summary: "Restore a customer from the recycle bin", response: CustomerSchema },
+  "POST /v1/customers/{id}/restore": {
+    summary:
+      "Restore a customer from the recycle bin; with ?at= (admin) its profile as it was then, from the latest backup " +
+      "before that time plus the audit log after it",
+    query: PointInTimeQuerySchema,
+    response: CustomerSchema,
+  },
   "GET /v1/customers/{id}/360": {
     summary: "Profile, contacts, orders, interactions, open tasks, categories, value score (one Query)",
     response: z.object({ customer: CustomerSchema, contacts: z.array(ContactSchema) }).loose(),
@@ -214,6 +226,23 @@ const ops: Record<string, Op> = {
     status: 202,
   },
   "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
+  "POST /v1/backups": {
+    summary: "Back up the tenant now, as a job (admin); the backup's id is the job's",
+    response: z.object({ jobId: z.string(), backupId: z.string() }),
+    status: 202,
+  },
+  "GET /v1/backups": {
+    summary: "The tenant's backups with their manifests, newest first (admin)",
+    query: BackupListQuerySchema,
+    response: z.object({ items: z.array(BackupSchema) }),
+  },
+  "GET /v1/backups/{id}": { summary: "One backup, its manifest and its latest drill (admin)", response: BackupSchema },
+  "POST /v1/backups/{id}/restore": {
+    summary: "Restore drill into a scratch namespace, or replace the tenant's data with the backup (admin), as a job",
+    body: RestoreRequestSchema,
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
 };

@@ -78,3 +78,31 @@ export const PointInTimeQuerySchema = z.strictObject({ at: z.iso.datetime({ offs
 /** Params of the jobs. */
 export const BackupJobParamsSchema = z.object({ backupId: z.string(), trigger: z.enum(["nightly", "on-demand"]) });
 export const RestoreJobParamsSchema = z.object({ backupId: z.string(), mode: z.enum(["drill", "replace"]) });
+
+/** A backup as the API shows it (OpenAPI). */
+export const BackupSchema = z.object({
+  id: z.string(),
+  status: z.enum(BACKUP_STATUSES),
+  trigger: z.enum(["nightly", "on-demand"]),
+  jobId: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  items: z.number().int(),
+  countsByEntity: z.record(z.string(), z.number().int()),
+  chunks: z.array(ChunkSchema),
+  manifestKey: z.string().optional(),
+  tableSchemaVersion: z.number().int(),
+  drill: z
+    .object({
+      jobId: z.string(),
+      status: z.enum(["passed", "failed"]),
+      at: z.string(),
+      failedChunks: z.array(z.object({ name: z.string(), reason: z.string() })),
+      verifiedItems: z.number().int(),
+      parity: z.object({ identical: z.number(), changedSince: z.number(), goneSince: z.number() }),
+    })
+    .optional(),
+  version: z.number().int(),
+});
