@@ -310,6 +310,36 @@ describe("restore replace", () => {
   });
 });
 
+describe("restore replace from a corrupted backup", () => {
+  it("writes nothing and fails the job on its last delivery", async () => {
+    const admin = aCaller();
+    const ids = await seed(admin, 3);
+    const w = worker();
+    const { backupId } = await backUp(admin, w);
+    const b = (await getBackupItem(admin.tenant, backupId))!;
+    const last = b.chunks[b.chunks.length - 1]!;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: process.env.BACKUPS_BUCKET,
+        Key: backupObjects.chunk(admin.tenant, backupId, last.name),
+        Body: Buffer.from("garbage"),
+      }),
+    );
+    const c = await getCustomer(admin, ids[0]!);
+    await patchCustomer(admin, ids[0]!, CustomerPatchSchema.parse({ level: "C" }), c.version);
+    const before = await snapshot(admin.tenant);
+
+    const { jobId } = await requestRestore(admin, backupId, { mode: "replace" }, "req-replace", w.send);
+    const event = sqsEvent(w.sent.pop()!, 5);
+    expect(await w.handler(event, fakeContext())).toEqual({
+      batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }],
+    });
+
+    expect(await snapshot(admin.tenant)).toEqual(before);
+    expect(await getJobItem(admin.tenant, jobId)).toMatchObject({ status: "failed", processed: 0 });
+  });
+});
+
 describe("access", () => {
   it("is admin only, and another tenant's backup is 404", async () => {
     const admin = aCaller();

@@ -236,7 +236,13 @@ export const runReplace: JobRunner = async (run) => {
   const state = await getRestoreState(run.tenant, run.job.id);
   let handled = 0;
   if (state.phase === "chunks") {
-    // Refuse before changing anything if any chunk cannot be trusted.
+    // Refuse before changing anything if any chunk cannot be trusted (checked once, before the first write).
+    if ((run.job.processed ?? 0) === 0) {
+      for (const c of b.chunks) {
+        const res = await readChunk(run.tenant, b.id, c);
+        if ("reason" in res) throw new Error(`chunk ${c.name} ${res.reason}; nothing was restored`);
+      }
+    }
     for (const c of b.chunks) {
       if (handled > 0 && run.timeIsShort()) return "paused";
       handled += 1;
