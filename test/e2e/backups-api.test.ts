@@ -50,6 +50,10 @@ describe("backups API", () => {
     await waitForJob(admin, `/v1/jobs/${drill.body.jobId}`);
     const after = await admin.get(`/v1/backups/${backup.id}`);
     expect(after.body.drill).toMatchObject({ status: "passed", failedChunks: [], verifiedItems: backup.items });
+    // The download link serves the manifest itself.
+    const manifest = (await (await fetch(after.body.links.manifest as string)).json()) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ backupId: backup.id, items: backup.items, chunks: backup.chunks });
+    expect(Object.keys(after.body.links.chunks as object)).toEqual(backup.chunks.map((c: { name: string }) => c.name));
 
     const changed = await admin.patch(`/v1/customers/${id}`, { name: "改过的名字" }, { "if-match": '"1"' });
     expect(changed.status).toBe(200);

@@ -18,6 +18,7 @@ import {
   backupPut,
   deleteBackupObjects,
   deleteBackupRecord,
+  downloadUrl,
   getBackupItem,
   listBackupItems,
   putObject,
@@ -79,12 +80,26 @@ export async function listBackups(caller: Caller, limit: number): Promise<{ item
   return { items: (await listBackupItems(caller.tenant, limit)).map(toBackup) };
 }
 
-/** One backup of the caller's tenant (admin); any other id is 404. */
-export async function readBackup(caller: Caller, id: string): Promise<Backup> {
+/** How long a download link of a backup's objects stays valid. */
+export const DOWNLOAD_LINK_SECONDS = 900;
+
+/**
+ * One backup of the caller's tenant (admin), with download links (presigned, 15 minutes) for its manifest and
+ * chunks when it has finished; any other id, another tenant's included, is 404.
+ */
+export async function readBackup(
+  caller: Caller,
+  id: string,
+): Promise<Backup & { links?: { manifest: string; chunks: Record<string, string> } }> {
   requireAdmin(await resolveViewer(caller));
   const b = await getBackupItem(caller.tenant, id);
   if (!b) throw new NotFoundError(`backup ${id} not found`);
-  return toBackup(b);
+  if (b.status !== "succeeded" || !b.manifestKey) return toBackup(b);
+  const chunks: Record<string, string> = {};
+  for (const c of b.chunks) {
+    chunks[c.name] = await downloadUrl(O.chunk(caller.tenant, id, c.name), DOWNLOAD_LINK_SECONDS);
+  }
+  return { ...toBackup(b), links: { manifest: await downloadUrl(b.manifestKey, DOWNLOAD_LINK_SECONDS), chunks } };
 }
 
 export const retentionPolicy = (): RetentionPolicy => ({

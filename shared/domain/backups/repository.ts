@@ -8,6 +8,7 @@ import {
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { dynamo, ddb } from "../../db/client.ts";
@@ -305,7 +306,12 @@ export async function saveRestoreState(tenant: string, jobId: string, state: Res
   state.seq = next.seq;
 }
 
-// ---- objects -------------------------------------------------------------------------------------------------------
+// ---- objects ------------------------------------------------------------------------------------------------
+
+/** A presigned GET of one object, valid for `seconds`. */
+export async function downloadUrl(objectKey: string, seconds: number): Promise<string> {
+  return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket(), Key: objectKey }), { expiresIn: seconds });
+}
 
 export async function putObject(objectKey: string, body: Buffer | string, contentType: string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: objectKey, Body: body, ContentType: contentType }));

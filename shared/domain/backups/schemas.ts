@@ -105,4 +105,6 @@ export const BackupSchema = z.object({
     })
     .optional(),
   version: z.number().int(),
+  /** GET /v1/backups/{id} only: presigned download links (15 minutes) of the manifest and each chunk. */
+  links: z.object({ manifest: z.string(), chunks: z.record(z.string(), z.string()) }).optional(),
 });
