@@ -47,7 +47,7 @@ describe("backups API", () => {
 
     const drill = await admin.post(`/v1/backups/${backup.id}/restore`, { mode: "drill" });
     expect(drill.status).toBe(202);
-    await waitForJob(admin, `/v1/jobs/${drill.body.jobId}`);
+    expect(await waitForJob(admin, `/v1/jobs/${drill.body.jobId}`)).toMatchObject({ status: "succeeded" });
     const after = await admin.get(`/v1/backups/${backup.id}`);
     expect(after.body.drill).toMatchObject({ status: "passed", failedChunks: [], verifiedItems: backup.items });
     // The download link serves the manifest itself.
