@@ -136,6 +136,24 @@ export const httpFunctions = {
       r("POST", "/v1/orders/{id}/{action}"),
     ],
   },
+  imports: {
+    entry: "functions/http/imports.ts",
+    table: "readwrite",
+    buckets: { uploads: "readwrite" },
+    routes: [
+      r("POST", "/v1/imports"),
+      r("GET", "/v1/imports"),
+      r("GET", "/v1/imports/{id}"),
+      r("GET", "/v1/imports/templates/{entity}"),
+    ],
+  },
+  exports: {
+    entry: "functions/http/exports.ts",
+    table: "readwrite",
+    buckets: { uploads: "read" },
+    sendsTo: ["jobs"],
+    routes: [r("POST", "/v1/exports"), r("GET", "/v1/exports"), r("GET", "/v1/exports/{id}")],
+  },
   salesReports: {
     entry: "functions/http/reports-sales.ts",
     table: "read",
@@ -159,6 +177,17 @@ export const queues = {
     batchSize: 1,
     maxReceiveCount: 5,
     sendsTo: ["jobs"],
+    /** Imports read uploads and write error reports; exports write their files. */
+    buckets: { uploads: "readwrite" },
+  },
+  /** S3 ObjectCreated under imports/ in the uploads bucket: each object starts one import job on the jobs queue. */
+  imports: {
+    worker: "functions/workers/imports-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 30,
+    batchSize: 10,
+    maxReceiveCount: 5,
+    sendsTo: ["jobs"],
   },
 } as const satisfies Record<string, QueueDef>;
 
@@ -167,7 +196,7 @@ export const schedules = {
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [
-  { bucket: "uploads", prefix: "imports/", queue: "health" },
+  { bucket: "uploads", prefix: "imports/", queue: "imports" },
 ];
 
 export type HttpFunctionName = keyof typeof httpFunctions;

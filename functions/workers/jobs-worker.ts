@@ -3,6 +3,8 @@
 import { processJobMessage, type JobDeps, type JobRunner } from "../../shared/domain/jobs/runner.ts";
 import { JobMessageSchema, type JobType } from "../../shared/domain/jobs/schemas.ts";
 import { sendToJobsQueue } from "../../shared/domain/jobs/service.ts";
+import { runExport } from "../../shared/domain/exports/runner.ts";
+import { runImport } from "../../shared/domain/imports/runner.ts";
 import { runHandover } from "../../shared/domain/org/handover.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker, type SqsWorkerHandler } from "../../shared/queue/worker.ts";
@@ -10,6 +12,8 @@ import { queues } from "../manifest.ts";
 
 export const RUNNERS: Record<JobType, JobRunner> = {
   handover: runHandover,
+  import: runImport,
+  export: runExport,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

@@ -31,7 +31,8 @@ export class AlreadyRecordedError extends Error {
   }
 }
 
-const LEASE_ATTRS = ["PK", "SK", "entity", "leaseOwner", "leaseUntil"];
+/** Not part of the API view: keys, the lease, and `state` (a runner's own resume point, e.g. an import's offset). */
+const LEASE_ATTRS = ["PK", "SK", "GSI1PK", "GSI1SK", "entity", "leaseOwner", "leaseUntil", "state"];
 
 /** The API view of a stored job. */
 export function toJob(item: JobItem | Record<string, unknown>): Job {

@@ -1,0 +1,231 @@
+// The jobs worker's runner for "import" jobs: streams the uploaded file from its checkpoint (a byte offset, read with
+// an S3 Range request), imports it in chunks and stores each chunk's outcomes together with the next offset, writes
+// the rows that failed to an error report, and continues in a new message before the Lambda's time runs out.
+// A bad file fails the job with a reason a user can act on.
+import type { Readable } from "node:stream";
+import { JobFailedError, type JobRun, type JobRunner } from "../jobs/runner.ts";
+import { MAX_JOB_ERRORS, type JobError } from "../jobs/schemas.ts";
+import { resolveViewer } from "../org/viewer.ts";
+import type { Role } from "../../auth/claims.ts";
+import { saveChunk } from "./repository.ts";
+import { CUSTOMER_COLUMNS, mapColumns, rowObject } from "./columns.ts";
+import { BadFileError, csvLine, decoderFor, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
+import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
+import { type ImportParams, ImportParamsSchema, type ImportState } from "./schemas.ts";
+import { headObject, joinParts, objectKeys, putObject, readHead, readRange, deleteObject } from "./storage.ts";
+
+/** Rows per chunk: one checkpoint (one write of the job) per chunk. */
+export const CHUNK_ROWS = 200;
+const SNIFF_BYTES = 64 * 1024;
+
+/** The caller an import runs as (its creator, with the roles and department the job recorded). */
+export function jobCaller(run: Pick<JobRun, "tenant" | "job">) {
+  const p = run.job.params as { caller?: { roles?: Role[]; dept?: string } };
+  return {
+    tenant: run.tenant,
+    userId: run.job.createdBy,
+    roles: p.caller?.roles ?? ["viewer" as Role],
+    dept: p.caller?.dept,
+  };
+}
+
+const quoted = (etag: string | undefined) => (etag ? (etag.startsWith('"') ? etag : `"${etag}"`) : undefined);
+
+function isStaleRead(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === "PreconditionFailed" || e?.$metadata?.httpStatusCode === 412;
+}
+
+export const runImport: JobRunner = async (run) => {
+  const params = ImportParamsSchema.parse(run.job.params);
+  try {
+    return await runImportFile(run, params);
+  } catch (err) {
+    if (err instanceof BadFileError) throw new JobFailedError(err.message);
+    if (isStaleRead(err)) {
+      throw new JobFailedError("the file was replaced while it was being imported; upload it again as a new import");
+    }
+    throw err;
+  }
+};
+
+/** Reads the header and decides encoding and columns; the first run's state. */
+async function openFile(params: ImportParams): Promise<ImportState> {
+  const info = await headObject(params.key);
+  if (!info) throw new BadFileError("the uploaded file is no longer there");
+  const head = info.size ? await readHead(params.key, SNIFF_BYTES, quoted(params.etag)) : Buffer.alloc(0);
+  const sniffed = sniff(head, info.size);
+  if (sniffed.format === "xlsx") {
+    throw new BadFileError("XLSX files are not supported yet; save the sheet as CSV (UTF-8 or GBK) and import that");
+  }
+  const body = await readRange(params.key, sniffed.start, undefined, quoted(params.etag));
+  let first: RawRow | undefined;
+  try {
+    for await (const row of parseCsv(body, sniffed.start, 1)) {
+      first = row;
+      break;
+    }
+  } finally {
+    body.destroy();
+  }
+  if (!first) throw new BadFileError("the file is empty");
+  const decode = decoderFor(sniffed.encoding);
+  const header = first.fields.map((f) => decode(f));
+  if (header.some((h) => h === undefined)) {
+    throw new BadFileError(`the header row is not valid ${sniffed.encoding === "utf-8" ? "UTF-8" : "GBK"} text`);
+  }
+  const map = mapColumns(header as string[], CUSTOMER_COLUMNS, params.mapping, ["name"]);
+  return {
+    encoding: sniffed.encoding,
+    size: info.size,
+    offset: first.end,
+    line: first.line + 1,
+    fields: map.fields,
+    header: header as string[],
+    ignoredColumns: map.ignored,
+    errorParts: [],
+    chunk: 0,
+  };
+}
+
+async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" | "paused"> {
+  const tenant = run.tenant;
+  const jobId = run.job.id;
+  const owner = run.job.leaseOwner!;
+  let state = (run.job as { state?: ImportState }).state;
+  let processed = run.job.processed ?? 0;
+  const counts: Record<string, number> = { inserted: 0, updated: 0, skipped: 0, failed: 0, ...run.job.counts };
+  const errors: JobError[] = [...(run.job.errors ?? [])];
+  const save = async (s: ImportState, percent: number) => {
+    const total = s.done ? processed : estimateTotal(processed, s);
+    await saveChunk(tenant, jobId, owner, { state: s, processed, total, percent, counts, errors });
+    run.setProgress?.({ processed, counts, total });
+  };
+
+  if (!state) {
+    state = await openFile(params);
+    await save(state, 0);
+  }
+  if (!state.done) {
+    const caller = jobCaller(run);
+    const ctx: ChunkContext = {
+      tenant,
+      jobId,
+      jobCreatedMs: Date.parse(run.job.createdAt),
+      viewer: await resolveViewer(caller),
+      caller,
+      mode: params.mode,
+      matchOn: params.matchOn,
+      dryRun: params.dryRun,
+      owners: new Map(),
+    };
+    const decode = decoderFor(state.encoding);
+    const body: Readable = await readRange(params.key, state.offset, undefined, quoted(params.etag));
+    try {
+      let batch: RawRow[] = [];
+      const flush = async () => {
+        const rows = batch;
+        batch = [];
+        state = await importChunk(ctx, state!, rows, decode, { counts, errors });
+        processed += rows.length;
+        await save(state, Math.min(99, Math.floor((state.offset * 100) / Math.max(1, state.size))));
+      };
+      let handled = 0;
+      for await (const row of parseCsv(body, state.offset, state.line)) {
+        batch.push(row);
+        if (batch.length < CHUNK_ROWS) continue;
+        await flush();
+        handled += 1;
+        if (handled > 0 && run.timeIsShort()) return "paused";
+      }
+      if (batch.length) await flush();
+    } finally {
+      body.destroy();
+    }
+    if (processed === 0) throw new BadFileError("the file has a header row but no data rows");
+    state = { ...state, done: true };
+    if (state.errorParts.length) {
+      const reportKey = objectKeys.errorReport(tenant, jobId);
+      await joinParts(
+        state.errorParts.map((n) => objectKeys.errorPart(tenant, jobId, n)),
+        reportKey,
+        "text/csv; charset=utf-8",
+        UTF8_BOM + csvLine(["行号(row)", "列(column)", "错误(error)", ...state.header]),
+      );
+      state.reportKey = reportKey;
+    }
+    await save(state, 99);
+    // The parts are only removed once the report is recorded: a crash before that joins them again.
+    await Promise.all(
+      state.errorParts.map((n) => deleteObject(objectKeys.errorPart(tenant, jobId, n)).catch(() => undefined)),
+    );
+  }
+  return "done";
+}
+
+/** Rows expected in all, extrapolated from the bytes read so far (the exact number is known at the end). */
+function estimateTotal(processed: number, s: ImportState): number {
+  if (s.offset >= s.size) return processed;
+  const done = Math.max(1, s.offset);
+  return Math.max(processed, Math.round((processed * s.size) / done));
+}
+
+/** Imports one chunk and writes its failed rows as an error-report part; resolves the state after the chunk. */
+async function importChunk(
+  ctx: ChunkContext,
+  state: ImportState,
+  raw: RawRow[],
+  decode: (b: Buffer) => string | undefined,
+  acc: { counts: Record<string, number>; errors: JobError[] },
+): Promise<ImportState> {
+  const label = (field: string) => {
+    const i = state.fields.indexOf(field);
+    return i >= 0 ? (state.header[i] ?? field) : field;
+  };
+  const rows: ImportRow[] = raw.map((r) => {
+    const cells = r.fields.map((f) => decode(f));
+    const text = cells.map((c) => c ?? "");
+    const bad = cells.findIndex((c) => c === undefined);
+    if (bad >= 0) {
+      const enc = state.encoding === "utf-8" ? "UTF-8" : "GBK";
+      return {
+        line: r.line,
+        cells: text,
+        error: { column: state.header[bad] ?? "", message: `not valid ${enc} text` },
+      };
+    }
+    if (cells.length > state.header.length) {
+      return {
+        line: r.line,
+        cells: text,
+        error: { column: "", message: `${cells.length} cells but the header has ${state.header.length} columns` },
+      };
+    }
+    const obj = rowObject(text, { fields: state.fields, ignored: [] }, CUSTOMER_COLUMNS);
+    return { line: r.line, cells: text, ...validateCustomerRow(obj, label) };
+  });
+  const results = await importCustomerChunk(ctx, rows);
+  const failedLines: string[] = [];
+  results.forEach((res, i) => {
+    acc.counts[res.outcome] = (acc.counts[res.outcome] ?? 0) + 1;
+    if (res.outcome !== "failed") return;
+    const column = res.error?.column ? label(res.error.column) : "";
+    const message = res.error?.message ?? "failed";
+    if (acc.errors.length < MAX_JOB_ERRORS) {
+      acc.errors.push({ id: `row ${res.line}`, message: column ? `${column}: ${message}` : message });
+    }
+    failedLines.push(csvLine([res.line, column, message, ...rows[i]!.cells]));
+  });
+  const next: ImportState = {
+    ...state,
+    offset: raw.at(-1)!.end,
+    line: raw.at(-1)!.line + 1,
+    chunk: state.chunk + 1,
+  };
+  if (failedLines.length) {
+    // Deterministic key per chunk: a chunk repeated after a crash overwrites its own part.
+    await putObject(objectKeys.errorPart(ctx.tenant, ctx.jobId, state.chunk), failedLines.join(""), "text/csv");
+    next.errorParts = [...state.errorParts, state.chunk];
+  }
+  return next;
+}
