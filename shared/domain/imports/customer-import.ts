@@ -141,7 +141,8 @@ export async function importCustomerChunk(ctx: ChunkContext, rows: readonly Impo
     if (g) {
       g.rows.push(r);
       // Upsert: later rows of the same key win; insert: the first row is the one inserted.
-      if (ctx.mode === "upsert") g.fields = { ...g.fields, ...r.fields };
+      // The match key itself stays as the first row wrote it (a code matches whatever its case).
+      if (ctx.mode === "upsert") g.fields = { ...g.fields, ...r.fields, code: g.fields.code ?? r.fields.code };
     } else groups.set(key, { key, rows: [r], fields: { ...r.fields } });
   }
   const list = [...groups.values()];
@@ -338,6 +339,8 @@ async function updateExisting(
     if (v === undefined) continue;
     if (JSON.stringify(v) !== JSON.stringify(before[k])) set[k] = v;
   }
+  // Codes are matched case-insensitively: a row naming a code in another case does not rename it.
+  if (typeof set.code === "string" && set.code.toUpperCase() === before.code.toUpperCase()) delete set.code;
   const type = (set.type as string | undefined) ?? before.type;
   const uscc = (set.uscc as string | undefined) ?? before.uscc;
   if (type === "individual" && uscc) {

@@ -2,7 +2,7 @@
 // an S3 Range request), imports it in chunks and stores each chunk's outcomes together with the next offset, writes
 // the rows that failed to an error report, and continues in a new message before the Lambda's time runs out.
 // A bad file fails the job with a reason a user can act on.
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { JobFailedError, type JobRun, type JobRunner } from "../jobs/runner.ts";
 import { MAX_JOB_ERRORS, type JobError } from "../jobs/schemas.ts";
 import { resolveViewer } from "../org/viewer.ts";
@@ -120,7 +120,11 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
       owners: new Map(),
     };
     const decode = decoderFor(state.encoding);
-    const body: Readable = await readRange(params.key, state.offset, undefined, quoted(params.etag));
+    // Nothing left to read (a header-only file, or a crash after the last chunk): S3 refuses an empty range.
+    const body: Readable =
+      state.offset < state.size
+        ? await readRange(params.key, state.offset, undefined, quoted(params.etag))
+        : Readable.from([]);
     try {
       let batch: RawRow[] = [];
       const flush = async () => {
