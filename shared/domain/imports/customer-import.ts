@@ -69,6 +69,8 @@ export interface ChunkContext {
 /** Parallel writes within a chunk (groups have distinct keys, so they never touch the same customer). */
 const WRITE_CONCURRENCY = 8;
 const MAX_UPDATE_ATTEMPTS = 4;
+const MAX_BUSY_ATTEMPTS = 8;
+const busy = (err: unknown) => err instanceof ConflictError && /try again/.test(err.message);
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -159,12 +161,22 @@ export async function importCustomerChunk(ctx: ChunkContext, rows: readonly Impo
 
   await pool(list, WRITE_CONCURRENCY, async (g) => {
     let r: { outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } };
-    try {
-      r = await applyGroup(ctx, g, matched.get(g), profiles, guards);
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      const e = err.errors?.[0];
-      r = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        r = await applyGroup(ctx, g, matched.get(g), profiles, guards);
+        break;
+      } catch (err) {
+        // Contention (the audit chain's head, a transaction conflict) is not the row's fault: the whole transaction
+        // was refused, so it is simply tried again.
+        if (busy(err) && attempt < MAX_BUSY_ATTEMPTS) {
+          await new Promise((res) => setTimeout(res, 50 * attempt * (0.5 + Math.random())));
+          continue;
+        }
+        if (!(err instanceof AppError) || busy(err)) throw err;
+        const e = err.errors?.[0];
+        r = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
+        break;
+      }
     }
     const [first, ...rest] = g.rows;
     results.set(first!.line, { line: first!.line, ...r });
