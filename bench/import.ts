@@ -71,7 +71,8 @@ async function rawBatchWrite(n: number): Promise<number> {
 /** A customer CSV of `n` rows (code, name, phone, USCC, region, level, tags), written to disk line by line. */
 async function writeCsv(path: string, n: number): Promise<void> {
   const out = createWriteStream(path);
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise((r) => out.once("drain", r)));
+  const write = (s: string) =>
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
   await write("\ufeff客户编码,客户名称,联系电话,统一社会信用代码,地区编码,客户等级,标签\r\n");
   for (let i = 0; i < n; i++) {
     const first17 = `91310115${String(i).padStart(9, "0")}`;

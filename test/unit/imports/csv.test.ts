@@ -10,6 +10,7 @@ import {
   sniff,
 } from "../../../shared/domain/imports/csv.ts";
 import { mapColumns, normalizeHeader, CUSTOMER_COLUMNS } from "../../../shared/domain/imports/columns.ts";
+import { importTemplate } from "../../../shared/domain/imports/service.ts";
 
 /** Feeds `bytes` in pieces of `size` (so every boundary case of the chunking is exercised). */
 async function* pieces(bytes: Buffer, size: number) {
@@ -134,5 +135,16 @@ describe("columns", () => {
   it("fails when two columns fill one field or the name has no column", () => {
     expect(() => mapColumns(["名称", "客户名称"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/both fill name/);
     expect(() => mapColumns(["电话"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/no column for name/);
+  });
+});
+
+describe("importTemplate", () => {
+  it("starts with the UTF-8 BOM (Excel needs it for Chinese headers) and maps back to every field", () => {
+    const t = importTemplate("customers");
+    expect(t.body.startsWith("\ufeff客户编码(code),客户名称(name),")).toBe(true);
+    const header = t.body.slice(1).trim().split(",");
+    expect(mapColumns(header, CUSTOMER_COLUMNS, undefined, ["name"]).fields).toEqual(
+      CUSTOMER_COLUMNS.map((c) => c.field),
+    );
   });
 });
