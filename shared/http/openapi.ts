@@ -42,6 +42,7 @@ import {
   PaymentSchema,
 } from "../domain/orders/schemas.ts";
 import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
+import { ExportStartSchema, ImportStartSchema, ListQuerySchema } from "../domain/imports/schemas.ts";
 
 interface Op {
   summary: string;
@@ -214,6 +215,35 @@ const ops: Record<string, Op> = {
     status: 202,
   },
   "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
+  "POST /v1/imports": {
+    summary: "Start an import: a job waiting for its file, and a presigned PUT URL to upload it to (CSV UTF-8/GBK)",
+    body: ImportStartSchema,
+    response: z.object({
+      id: z.string(),
+      status: z.string(),
+      uploadUrl: z.string(),
+      uploadMethod: z.literal("PUT"),
+      uploadExpiresAt: z.string(),
+    }),
+    status: 201,
+  },
+  "GET /v1/imports": { summary: "Imports, newest first (an admin's: all of the tenant's)", query: ListQuerySchema },
+  "GET /v1/imports/{id}": {
+    summary: "An import's progress and counts (inserted, updated, skipped, failed); errorReportUrl when rows failed",
+    response: JobSchema.extend({ errorReportUrl: z.string().optional(), encoding: z.string().optional() }),
+  },
+  "GET /v1/imports/templates/{entity}": { summary: "The CSV template of an entity (UTF-8 with BOM)" },
+  "POST /v1/exports": {
+    summary: "Start an export of the customers the caller may see (masked as the API shows them)",
+    body: ExportStartSchema,
+    response: JobSchema,
+    status: 202,
+  },
+  "GET /v1/exports": { summary: "Exports, newest first", query: ListQuerySchema },
+  "GET /v1/exports/{id}": {
+    summary: "An export's status; downloadUrl once it has succeeded",
+    response: JobSchema.extend({ downloadUrl: z.string().optional() }),
+  },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
 };
