@@ -3,6 +3,7 @@
 // shared local runtime's own workers stay out of it). Counts, the error report, repeated files and events, runs
 // that pause or crash mid-file, and bad files.
 import type { Context, SQSEvent } from "aws-lambda";
+import { strToU8, zipSync } from "fflate";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
@@ -65,7 +66,7 @@ function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
   return { awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
 }
 
-type Options = Partial<Pick<ImportParams, "mode" | "matchOn" | "dryRun" | "mapping">>;
+type Options = Partial<Pick<ImportParams, "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
 
 /** Puts `body` into the uploads bucket and creates an import job of it, as the upload's S3 event would. */
 async function anImport(caller: Caller, body: string | Buffer, opts: Options = {}) {
@@ -77,6 +78,7 @@ async function anImport(caller: Caller, body: string | Buffer, opts: Options = {
     matchOn: opts.matchOn ?? "code",
     dryRun: opts.dryRun ?? false,
     ...(opts.mapping ? { mapping: opts.mapping } : {}),
+    ...(opts.sheet ? { sheet: opts.sheet } : {}),
     key,
     etag: "",
     source: "upload",
@@ -317,6 +319,98 @@ describe("customer import (CSV)", () => {
     expect(job.status).toBe("succeeded");
     expect(job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 1 });
     expect(job.errors).toEqual([{ id: "row 3", message: "3 cells but the header has 2 columns" }]);
+  });
+});
+
+/** A minimal workbook as Excel writes one: shared strings (with a phonetic run), inline strings, numbers. */
+function aWorkbook(sheets: Record<string, string[][]>, extra: Record<string, Uint8Array> = {}): Buffer {
+  const shared: string[] = [];
+  const names = Object.keys(sheets);
+  const files: Record<string, Uint8Array> = {
+    "[Content_Types].xml": strToU8(
+      '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+    ),
+    "xl/workbook.xml": strToU8(
+      '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' +
+        names.map((n, i) => `<sheet name="${n}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join("") +
+        "</sheets></workbook>",
+    ),
+    "xl/_rels/workbook.xml.rels": strToU8(
+      '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        names
+          .map((_, i) => `<Relationship Id="rId${i + 1}" Type="worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+          .join("") +
+        "</Relationships>",
+    ),
+    ...extra,
+  };
+  names.forEach((n, i) => {
+    const rows = sheets[n]!.map((cells, r) => {
+      const cs = cells
+        .map((v, c) => {
+          const ref = `${String.fromCharCode(65 + c)}${r + 1}`;
+          if (v === "") return "";
+          if (/^\d{5,}$/.test(v)) return `<c r="${ref}"><v>${v}</v></c>`; // a number, as Excel stores phones
+          if (c % 2 === 1) return `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>`;
+          shared.push(v);
+          return `<c r="${ref}" t="s"><v>${shared.length - 1}</v></c>`;
+        })
+        .join("");
+      return `<row r="${r + 1}">${cs}</row>`;
+    });
+    files[`xl/worksheets/sheet${i + 1}.xml`] = strToU8(
+      `<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+        `<dimension ref="A1:C${rows.length}"/><sheetData>${rows.join("")}</sheetData></worksheet>`,
+    );
+  });
+  files["xl/sharedStrings.xml"] = strToU8(
+    '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +
+      shared.map((t) => `<si><t>${t}</t><rPh sb="0" eb="1"><t>ピン</t></rPh></si>`).join("") +
+      "</sst>",
+  );
+  return Buffer.from(zipSync(files));
+}
+
+describe("customer import (XLSX)", () => {
+  it("imports the first sheet, or a named one: shared and inline strings, numbers, Chinese headers", async () => {
+    const admin = aCaller();
+    const book = aWorkbook({
+      说明: [["这是说明页"]],
+      客户: [
+        ["客户编码", "客户名称", "联系电话"],
+        ["X-1", "苏州工业园区贸易", "13812345678"],
+        ["X-2", "", "13812345679"],
+        ["X-3", "无锡滨湖科技", ""],
+      ],
+    });
+    const first = await runToEnd(admin, book);
+    expect(first.job).toMatchObject({ status: "failed", failureReason: /no column for name/ });
+
+    const { job, jobId } = await runToEnd(admin, book, { sheet: "客户" });
+    expect(job).toMatchObject({ status: "succeeded", processed: 3, total: 3 });
+    expect(job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 1 });
+    expect(await readImport(admin, jobId)).toMatchObject({
+      format: "xlsx",
+      sheet: "客户",
+      errorReportUrl: expect.any(String),
+    });
+    const c = await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "X-1"))!);
+    expect(c).toMatchObject({ name: "苏州工业园区贸易", phone: "13812345678" });
+
+    const missing = await runToEnd(admin, book, { sheet: "没有" });
+    expect(missing.job.failureReason).toMatch(/no sheet named "没有" \(it has: 说明, 客户\)/);
+  });
+
+  it("fails a zip bomb posing as XLSX and a damaged archive without inflating them", async () => {
+    const admin = aCaller();
+    const bombed = aWorkbook({ S: [["name"], ["A"]] }, { "xl/media/zeros.bin": new Uint8Array(20 * 1024 * 1024) });
+    const bomb = await runToEnd(admin, bombed);
+    expect(bomb.job).toMatchObject({ status: "failed", failureReason: /zip bomb/ });
+
+    const damaged = await runToEnd(admin, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100, 7)]));
+    expect(damaged.job).toMatchObject({ status: "failed", failureReason: /damaged/ });
+    expect(await allCustomers(admin.tenant)).toEqual([]);
   });
 });
 

@@ -10,6 +10,7 @@ import type { Role } from "../../auth/claims.ts";
 import { saveChunk } from "./repository.ts";
 import { CUSTOMER_COLUMNS, mapColumns, rowObject } from "./columns.ts";
 import { BadFileError, csvLine, decoderFor, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
+import { centralDirectory, openWorkbook, type SheetRow, sheetRows } from "./xlsx.ts";
 import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
 import { type ImportParams, ImportParamsSchema, type ImportState } from "./schemas.ts";
 import { headObject, joinParts, objectKeys, putObject, readHead, readRange, deleteObject } from "./storage.ts";
@@ -55,9 +56,7 @@ async function openFile(params: ImportParams): Promise<ImportState> {
   if (!info) throw new BadFileError("the uploaded file is no longer there");
   const head = info.size ? await readHead(params.key, SNIFF_BYTES, quoted(params.etag)) : Buffer.alloc(0);
   const sniffed = sniff(head, info.size);
-  if (sniffed.format === "xlsx") {
-    throw new BadFileError("XLSX files are not supported yet; save the sheet as CSV (UTF-8 or GBK) and import that");
-  }
+  if (sniffed.format === "xlsx") return openXlsx(params, info.size);
   const body = await readRange(params.key, sniffed.start, undefined, quoted(params.etag));
   let first: RawRow | undefined;
   try {
@@ -76,6 +75,7 @@ async function openFile(params: ImportParams): Promise<ImportState> {
   }
   const map = mapColumns(header as string[], CUSTOMER_COLUMNS, params.mapping, ["name"]);
   return {
+    format: "csv",
     encoding: sniffed.encoding,
     size: info.size,
     offset: first.end,
@@ -86,6 +86,62 @@ async function openFile(params: ImportParams): Promise<ImportState> {
     errorParts: [],
     chunk: 0,
   };
+}
+
+/** The first run of an XLSX import: the sheet to read and its header row. */
+async function openXlsx(params: ImportParams, size: number): Promise<ImportState> {
+  const wb = await openWorkbook(params.key, size, params.sheet, quoted(params.etag));
+  let first: SheetRow | undefined;
+  for await (const row of sheetRows(params.key, wb, 1, quoted(params.etag))) {
+    first = row;
+    break;
+  }
+  if (!first) throw new BadFileError(`the sheet "${wb.sheetName}" is empty`);
+  const map = mapColumns(first.cells, CUSTOMER_COLUMNS, params.mapping, ["name"]);
+  return {
+    format: "xlsx",
+    encoding: "utf-8",
+    size,
+    offset: 0,
+    line: first.line + 1,
+    sheetPath: wb.sheetPath,
+    sheetName: wb.sheetName,
+    fields: map.fields,
+    header: first.cells,
+    ignoredColumns: map.ignored,
+    errorParts: [],
+    chunk: 0,
+  };
+}
+
+/** A data row, whatever the format: cells as text (undefined: not valid in the file's encoding). */
+interface SourceRow {
+  line: number;
+  cells: (string | undefined)[];
+  /** CSV: byte offset after the row (where the next chunk starts). */
+  end?: number;
+}
+
+/** The rows from the checkpoint on: a ranged read of the CSV, or the sheet streamed again from its top. */
+async function* rowsFrom(params: ImportParams, state: ImportState, hint: (rows: number) => void) {
+  const etag = quoted(params.etag);
+  if (state.format === "xlsx") {
+    const entries = await centralDirectory(params.key, state.size, etag);
+    const wb = { entries, sheetPath: state.sheetPath!, sheetName: state.sheetName ?? "" };
+    for await (const r of sheetRows(params.key, wb, state.line, etag, hint)) yield r as SourceRow;
+    return;
+  }
+  // Nothing left to read (a header-only file, or a crash after the last chunk): S3 refuses an empty range.
+  if (state.offset >= state.size) return;
+  const decode = decoderFor(state.encoding);
+  const body: Readable = await readRange(params.key, state.offset, undefined, etag);
+  try {
+    for await (const r of parseCsv(body, state.offset, state.line)) {
+      yield { line: r.line, cells: r.fields.map((f) => decode(f)), end: r.end } satisfies SourceRow;
+    }
+  } finally {
+    body.destroy();
+  }
 }
 
 async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" | "paused"> {
@@ -119,33 +175,29 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
       dryRun: params.dryRun,
       owners: new Map(),
     };
-    const decode = decoderFor(state.encoding);
-    // Nothing left to read (a header-only file, or a crash after the last chunk): S3 refuses an empty range.
-    const body: Readable =
-      state.offset < state.size
-        ? await readRange(params.key, state.offset, undefined, quoted(params.etag))
-        : Readable.from([]);
-    try {
-      let batch: RawRow[] = [];
-      const flush = async () => {
-        const rows = batch;
-        batch = [];
-        state = await importChunk(ctx, state!, rows, decode, { counts, errors });
-        processed += rows.length;
-        await save(state, Math.min(99, Math.floor((state.offset * 100) / Math.max(1, state.size))));
-      };
-      let handled = 0;
-      for await (const row of parseCsv(body, state.offset, state.line)) {
-        batch.push(row);
-        if (batch.length < CHUNK_ROWS) continue;
-        await flush();
-        handled += 1;
-        if (handled > 0 && run.timeIsShort()) return "paused";
-      }
-      if (batch.length) await flush();
-    } finally {
-      body.destroy();
+    let sheetRowsHint: number | undefined;
+    let batch: SourceRow[] = [];
+    const percentNow = (st: ImportState) =>
+      st.format === "csv"
+        ? Math.min(99, Math.floor((st.offset * 100) / Math.max(1, st.size)))
+        : sheetRowsHint
+          ? Math.min(99, Math.floor((Math.max(0, st.line - 2) * 100) / sheetRowsHint))
+          : 0;
+    const flush = async () => {
+      const rows = batch;
+      batch = [];
+      state = await importChunk(ctx, state!, rows, { counts, errors });
+      processed += rows.length;
+      if (sheetRowsHint) state.rowsHint = sheetRowsHint;
+      await save(state, percentNow(state));
+    };
+    for await (const row of rowsFrom(params, state, (n) => (sheetRowsHint = Math.max(0, n - 1)))) {
+      batch.push(row);
+      if (batch.length < CHUNK_ROWS) continue;
+      await flush();
+      if (run.timeIsShort()) return "paused";
     }
+    if (batch.length) await flush();
     if (processed === 0) throw new BadFileError("the file has a header row but no data rows");
     state = { ...state, done: true };
     if (state.errorParts.length) {
@@ -169,6 +221,7 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
 
 /** Rows expected in all, extrapolated from the bytes read so far (the exact number is known at the end). */
 function estimateTotal(processed: number, s: ImportState): number {
+  if (s.format === "xlsx") return Math.max(processed, s.rowsHint ?? processed);
   if (s.offset >= s.size) return processed;
   const done = Math.max(1, s.offset);
   return Math.max(processed, Math.round((processed * s.size) / done));
@@ -178,8 +231,7 @@ function estimateTotal(processed: number, s: ImportState): number {
 async function importChunk(
   ctx: ChunkContext,
   state: ImportState,
-  raw: RawRow[],
-  decode: (b: Buffer) => string | undefined,
+  raw: SourceRow[],
   acc: { counts: Record<string, number>; errors: JobError[] },
 ): Promise<ImportState> {
   const label = (field: string) => {
@@ -187,7 +239,7 @@ async function importChunk(
     return i >= 0 ? (state.header[i] ?? field) : field;
   };
   const rows: ImportRow[] = raw.map((r) => {
-    const cells = r.fields.map((f) => decode(f));
+    const cells = r.cells;
     const text = cells.map((c) => c ?? "");
     const bad = cells.findIndex((c) => c === undefined);
     if (bad >= 0) {
@@ -222,7 +274,7 @@ async function importChunk(
   });
   const next: ImportState = {
     ...state,
-    offset: raw.at(-1)!.end,
+    offset: raw.at(-1)!.end ?? state.offset,
     line: raw.at(-1)!.line + 1,
     chunk: state.chunk + 1,
   };

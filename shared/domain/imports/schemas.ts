@@ -23,6 +23,8 @@ export const ImportStartSchema = z.strictObject({
   dryRun: z.boolean().default(false),
   /** Shown in lists and used to name the error report. */
   fileName: z.string().trim().min(1).max(200).optional(),
+  /** XLSX: the sheet to import (default: the first). */
+  sheet: z.string().trim().min(1).max(100).optional(),
 });
 export type ImportStart = z.output<typeof ImportStartSchema>;
 
@@ -34,6 +36,7 @@ export const ImportParamsSchema = z.object({
   mapping: z.record(z.string(), z.string()).optional(),
   dryRun: z.boolean(),
   fileName: z.string().optional(),
+  sheet: z.string().optional(),
   /** The uploaded object (set when the upload's S3 event arrives, or at once for an S3 drop). */
   key: z.string(),
   etag: z.string().optional(),
@@ -43,6 +46,7 @@ export type ImportParams = z.infer<typeof ImportParamsSchema>;
 
 /** An import's resume point, stored on the job with each chunk's outcomes (one leased write). */
 export interface ImportState {
+  format: "csv" | "xlsx";
   encoding: "utf-8" | "gb18030";
   size: number;
   /** Byte offset where the next chunk starts, and its record number. */
@@ -55,6 +59,10 @@ export interface ImportState {
   /** Chunk numbers that wrote an error-report part. */
   errorParts: number[];
   chunk: number;
+  /** XLSX: the sheet read (its entry in the archive) and its data rows as its `<dimension>` declares them. */
+  sheetPath?: string;
+  sheetName?: string;
+  rowsHint?: number;
   /** Set once the error report is written (the job then only has to finish). */
   reportKey?: string;
   done?: boolean;

@@ -89,6 +89,7 @@ export async function startImport(caller: Caller, input: ImportStart, requestId?
     ...(input.mapping ? { mapping: input.mapping } : {}),
     dryRun: input.dryRun,
     ...(input.fileName ? { fileName: input.fileName } : {}),
+    ...(input.sheet ? { sheet: input.sheet } : {}),
     key,
     source: "upload",
   };
@@ -188,7 +189,9 @@ export async function presentImport(item: JobItem) {
   const { caller: _c, key: _k, etag: _e, ...params } = job.params as Record<string, unknown>;
   const out: Record<string, unknown> = { ...job, params, awaitingUpload: job.status === "queued" && !_e };
   if (state) {
-    out.encoding = state.encoding;
+    out.format = state.format;
+    if (state.format === "csv") out.encoding = state.encoding;
+    if (state.sheetName) out.sheet = state.sheetName;
     out.columns = state.header;
     out.ignoredColumns = state.ignoredColumns;
   }
