@@ -154,6 +154,12 @@ export const httpFunctions = {
     sendsTo: ["jobs"],
     routes: [r("POST", "/v1/exports"), r("GET", "/v1/exports"), r("GET", "/v1/exports/{id}")],
   },
+  batchUpdates: {
+    entry: "functions/http/batch-updates.ts",
+    table: "readwrite",
+    sendsTo: ["jobs"],
+    routes: [r("POST", "/v1/batch-updates")],
+  },
   salesReports: {
     entry: "functions/http/reports-sales.ts",
     table: "read",

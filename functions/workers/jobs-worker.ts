@@ -3,6 +3,7 @@
 import { processJobMessage, type JobDeps, type JobRunner } from "../../shared/domain/jobs/runner.ts";
 import { JobMessageSchema, type JobType } from "../../shared/domain/jobs/schemas.ts";
 import { sendToJobsQueue } from "../../shared/domain/jobs/service.ts";
+import { runBatchUpdate } from "../../shared/domain/exports/batch-update.ts";
 import { runExport } from "../../shared/domain/exports/runner.ts";
 import { runImport } from "../../shared/domain/imports/runner.ts";
 import { runHandover } from "../../shared/domain/org/handover.ts";
@@ -14,6 +15,7 @@ export const RUNNERS: Record<JobType, JobRunner> = {
   handover: runHandover,
   import: runImport,
   export: runExport,
+  "batch-update": runBatchUpdate,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

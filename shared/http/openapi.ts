@@ -43,6 +43,7 @@ import {
 } from "../domain/orders/schemas.ts";
 import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
 import { ExportStartSchema, ImportStartSchema, ListQuerySchema } from "../domain/imports/schemas.ts";
+import { BatchUpdateSchema } from "../domain/exports/batch-update.ts";
 
 interface Op {
   summary: string;
@@ -243,6 +244,12 @@ const ops: Record<string, Op> = {
   "GET /v1/exports/{id}": {
     summary: "An export's status; downloadUrl once it has succeeded",
     response: JobSchema.extend({ downloadUrl: z.string().optional() }),
+  },
+  "POST /v1/batch-updates": {
+    summary: "Apply one patch (owner, level, stage, industry, tags) to every customer matching a filter, as a job",
+    body: BatchUpdateSchema,
+    response: z.object({ jobId: z.string() }),
+    status: 202,
   },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },

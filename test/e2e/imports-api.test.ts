@@ -178,3 +178,20 @@ describe("exports over HTTP", () => {
     expect(listed.body.items.map((j: { id: string }) => j.id)).toEqual([started.body.id]);
   });
 });
+
+describe("batch updates over HTTP", () => {
+  it("starts a job whose progress GET /v1/jobs/{id} shows; refuses bad input and a viewer", async () => {
+    const made = await admin.post("/v1/customers", { name: "批量更新客户", industry: "化工-批量" });
+    expect(made.status).toBe(201);
+    const started = await admin.post("/v1/batch-updates", { filter: { industry: "化工-批量" }, patch: { level: "A" } });
+    expect(started.status).toBe(202);
+    const done = await waitFor(admin, `/v1/jobs/${started.body.jobId}`);
+    expect(done).toMatchObject({ status: "succeeded", counts: { updated: 1 } });
+    expect((await admin.get(`/v1/customers/${made.body.id}`)).body.level).toBe("A");
+
+    const bad = await admin.post("/v1/batch-updates", { patch: { name: "x" } });
+    expect(bad.status).toBe(400);
+    problemJson(bad);
+    expect((await viewer.post("/v1/batch-updates", { patch: { level: "A" } })).status).toBe(403);
+  });
+});

@@ -37,7 +37,8 @@ const EXTRA = [
 export const EXPORT_COLUMNS = [...CUSTOMER_COLUMNS.map((c) => ({ field: c.field, label: c.label })), ...EXTRA];
 export const exportHeader = () => EXPORT_COLUMNS.map((c) => `${c.label}(${c.field})`);
 
-async function page(v: Viewer, filter: CustomerListQuery, cursor: unknown) {
+/** One page of the customers a viewer may see, with an export's filters (the viewer's scope picks the index). */
+export async function customerPage(v: Viewer, filter: CustomerListQuery, cursor: unknown) {
   const conds = (ownerIsKey: boolean): Condition[] => conditionsOf(filter, ownerIsKey);
   if (v.scope === "own") {
     if (filter.owner && filter.owner !== v.userId) return { items: [] as CustomerItem[], state: undefined };
@@ -70,7 +71,7 @@ export const runExport: JobRunner = async (run) => {
   while (!state.done) {
     if (!first && run.timeIsShort()) return "paused";
     first = false;
-    const res = await page(v, filter, state.cursor);
+    const res = await customerPage(v, filter, state.cursor);
     if (res.items.length) {
       const body = res.items
         .map((i) => {

@@ -208,3 +208,22 @@ export async function guardOwners(
   }
   return { codes: codesOut, usccs: usccsOut };
 }
+
+/** Stores a runner's own resume point (`state`) on its job, fenced by the lease. */
+export async function saveState(tenant: string, jobId: string, owner: string, state: unknown): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: jobKey(tenant, jobId),
+        UpdateExpression: "SET #state = :state, updatedAt = :at ADD #version :one",
+        ConditionExpression: "leaseOwner = :owner",
+        ExpressionAttributeNames: { "#state": "state", "#version": "version" },
+        ExpressionAttributeValues: { ":state": state, ":at": new Date().toISOString(), ":one": 1, ":owner": owner },
+      }),
+    );
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) throw new LeaseLostError(jobId);
+    throw err;
+  }
+}

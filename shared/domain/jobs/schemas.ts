@@ -2,7 +2,7 @@
 import { z } from "zod";
 
 /** Job types the jobs worker knows; a new kind of job adds its name here and its runner in the worker. */
-export const JOB_TYPES = ["handover", "import", "export"] as const;
+export const JOB_TYPES = ["handover", "import", "export", "batch-update"] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
