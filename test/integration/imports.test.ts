@@ -17,6 +17,7 @@ import { batchGet } from "../../shared/domain/imports/repository.ts";
 import { type ImportParams } from "../../shared/domain/imports/schemas.ts";
 import { createListedJob, importObjectCreated, readImport } from "../../shared/domain/imports/service.ts";
 import { putObject } from "../../shared/domain/imports/storage.ts";
+import { readExport } from "../../shared/domain/exports/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
@@ -411,6 +412,28 @@ describe("customer import (XLSX)", () => {
     const damaged = await runToEnd(admin, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100, 7)]));
     expect(damaged.job).toMatchObject({ status: "failed", failureReason: /damaged/ });
     expect(await allCustomers(admin.tenant)).toEqual([]);
+  });
+});
+
+describe("XLSX export", () => {
+  it("writes a workbook that imports back into another tenant as the same customers", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, 'code,name,phone,tags\nRT-1,往返<一>&,021-58881234,"a,b"\nRT-2,往返二,,\n');
+    const job = await createListedJob(admin, "export", { entity: "customers", filter: {}, format: "xlsx" }, "req");
+    const handler = jobsWorker({ continueJob: async () => undefined });
+    expect(await handler(sqsEvent({ jobId: job.id, tenant: admin.tenant }), fakeContext())).toEqual({
+      batchItemFailures: [],
+    });
+    const view = await readExport(admin, job.id);
+    expect(view).toMatchObject({ status: "succeeded", counts: { exported: 2 } });
+    expect(view.downloadUrl).toMatch(/\.xlsx/);
+    const book = Buffer.from(await (await fetch(view.downloadUrl as string)).arrayBuffer());
+
+    const other = aCaller();
+    const back = await runToEnd(other, book);
+    expect(back.job).toMatchObject({ status: "succeeded", counts: { inserted: 2, failed: 0 } });
+    const c = await getCustomerItem(other.tenant, (await codeOwner(other.tenant, "RT-1"))!);
+    expect(c).toMatchObject({ name: "往返<一>&", phone: "021-58881234", tags: ["a", "b"] });
   });
 });
 

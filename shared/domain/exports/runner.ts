@@ -15,6 +15,7 @@ import { saveChunk } from "../imports/repository.ts";
 import { jobCaller } from "../imports/runner.ts";
 import { ExportFilterSchema } from "../imports/schemas.ts";
 import { joinParts, objectKeys, putObject, deleteObject } from "../imports/storage.ts";
+import { sheetRowXml, writeXlsx } from "./xlsx-write.ts";
 
 /** Customers per page (one part file and one checkpoint each). */
 export const EXPORT_PAGE = 200;
@@ -57,7 +58,8 @@ export const runExport: JobRunner = async (run) => {
   const tenant = run.tenant;
   const jobId = run.job.id;
   const owner = run.job.leaseOwner!;
-  const params = run.job.params as { filter?: unknown };
+  const params = run.job.params as { filter?: unknown; format?: string };
+  const format = params.format === "xlsx" ? "xlsx" : "csv";
   const filter = ExportFilterSchema.parse(params.filter ?? {}) as CustomerListQuery;
   const v = await resolveViewer(jobCaller(run));
   let state: ExportState = (run.job as { state?: ExportState }).state ?? { parts: 0 };
@@ -73,10 +75,12 @@ export const runExport: JobRunner = async (run) => {
     first = false;
     const res = await customerPage(v, filter, state.cursor);
     if (res.items.length) {
+      // Rows are numbered from the count before this page, which a repeated page reads from the same checkpoint.
       const body = res.items
-        .map((i) => {
+        .map((i, n) => {
           const c = present(i, v) as Record<string, unknown>;
-          return csvLine(EXPORT_COLUMNS.map((col) => c[col.field]));
+          const cells = EXPORT_COLUMNS.map((col) => c[col.field]);
+          return format === "xlsx" ? sheetRowXml(processed + n + 2, cells) : csvLine(cells);
         })
         .join("");
       await putObject(objectKeys.exportPart(tenant, jobId, state.parts), body, "text/csv");
@@ -87,9 +91,10 @@ export const runExport: JobRunner = async (run) => {
     await save(0);
   }
   if (!state.fileKey) {
-    const fileKey = objectKeys.exportFile(tenant, jobId, "csv");
+    const fileKey = objectKeys.exportFile(tenant, jobId, format);
     const parts = Array.from({ length: state.parts }, (_, n) => objectKeys.exportPart(tenant, jobId, n));
-    await joinParts(parts, fileKey, "text/csv; charset=utf-8", UTF8_BOM + csvLine(exportHeader()));
+    if (format === "xlsx") await writeXlsx(fileKey, exportHeader(), parts);
+    else await joinParts(parts, fileKey, "text/csv; charset=utf-8", UTF8_BOM + csvLine(exportHeader()));
     state = { ...state, fileKey };
     await save(99);
     await Promise.all(parts.map((k) => deleteObject(k).catch(() => undefined)));

@@ -36,7 +36,8 @@ export async function presentExport(item: JobItem) {
   const { caller: _c, ...params } = job.params as Record<string, unknown>;
   const out: Record<string, unknown> = { ...job, params };
   if (job.status === "succeeded" && state?.fileKey) {
-    out.downloadUrl = await downloadUrl(state.fileKey, `customers-${item.id}.csv`);
+    const ext = state.fileKey.slice(state.fileKey.lastIndexOf(".") + 1);
+    out.downloadUrl = await downloadUrl(state.fileKey, `customers-${item.id}.${ext}`);
   }
   return out;
 }

@@ -73,7 +73,7 @@ export const ListQuerySchema = z.strictObject({
   cursor: z.string().max(4096).optional(),
 });
 
-export const EXPORT_FORMATS = ["csv"] as const;
+export const EXPORT_FORMATS = ["csv", "xlsx"] as const;
 
 /** The filters an export takes: those of the customer list (without paging, search or the recycle bin). */
 export const ExportFilterSchema = CustomerListQuerySchema.pick({
