@@ -114,6 +114,8 @@ describe("imports over HTTP", () => {
       { entity: "customers", matchOn: "id" },
       { entity: "customers", extra: 1 },
       { entity: "customers", mapping: { 列: "bad field!" } },
+      { entity: "customers", mapping: { 列: "salary" } },
+      { entity: "customers", dryRun: "yes" },
     ]) {
       const res = await admin.post("/v1/imports", body);
       expect(res.status, JSON.stringify(body)).toBe(400);

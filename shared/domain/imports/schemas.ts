@@ -2,7 +2,7 @@
 // the API returns.
 import { z } from "zod";
 import { CustomerListQuerySchema } from "../customers/schemas.ts";
-import { IMPORT_ENTITIES } from "./columns.ts";
+import { COLUMNS_BY_ENTITY, IMPORT_ENTITIES } from "./columns.ts";
 
 export const IMPORT_MODES = ["insert", "upsert"] as const;
 export const MATCH_KEYS = ["code", "uscc", "name+phone"] as const;
@@ -11,21 +11,30 @@ export type MatchKey = (typeof MATCH_KEYS)[number];
 /** Field names a mapping may target (the entity's own fields; checked again against the entity's columns). */
 const FieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, "not a field name");
 
-export const ImportStartSchema = z.strictObject({
-  entity: z.enum(IMPORT_ENTITIES),
-  mode: z.enum(IMPORT_MODES).default("upsert"),
-  matchOn: z.enum(MATCH_KEYS).default("code"),
-  /** Source header -> field, for headers the built-in Chinese/English names do not cover. */
-  mapping: z
-    .record(z.string().min(1).max(200), FieldName)
-    .refine((m) => Object.keys(m).length <= 200, "at most 200 mapped columns")
-    .optional(),
-  dryRun: z.boolean().default(false),
-  /** Shown in lists and used to name the error report. */
-  fileName: z.string().trim().min(1).max(200).optional(),
-  /** XLSX: the sheet to import (default: the first). */
-  sheet: z.string().trim().min(1).max(100).optional(),
-});
+export const ImportStartSchema = z
+  .strictObject({
+    entity: z.enum(IMPORT_ENTITIES),
+    mode: z.enum(IMPORT_MODES).default("upsert"),
+    matchOn: z.enum(MATCH_KEYS).default("code"),
+    /** Source header -> field, for headers the built-in Chinese/English names do not cover. */
+    mapping: z
+      .record(z.string().min(1).max(200), FieldName)
+      .refine((m) => Object.keys(m).length <= 200, "at most 200 mapped columns")
+      .optional(),
+    dryRun: z.boolean().default(false),
+    /** Shown in lists and used to name the error report. */
+    fileName: z.string().trim().min(1).max(200).optional(),
+    /** XLSX: the sheet to import (default: the first). */
+    sheet: z.string().trim().min(1).max(100).optional(),
+  })
+  .superRefine((v, ctx) => {
+    const known = new Set(COLUMNS_BY_ENTITY[v.entity].map((c) => c.field));
+    for (const [header, field] of Object.entries(v.mapping ?? {})) {
+      if (!known.has(field)) {
+        ctx.addIssue({ code: "custom", path: ["mapping", header], message: `${v.entity} have no field ${field}` });
+      }
+    }
+  });
 export type ImportStart = z.output<typeof ImportStartSchema>;
 
 /** What an import job keeps in `params`. */
