@@ -7,12 +7,16 @@ import { putObject, readRange } from "../imports/storage.ts";
 const MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
 const REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 
+/** Characters XML 1.0 cannot hold (C0 controls but tab, LF, CR; U+FFFE, U+FFFF). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: XML cannot carry them
+const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
 /** XML text: escaped, without the control characters XML 1.0 cannot hold. */
 export function xmlText(value: unknown): string {
   if (value === undefined || value === null) return "";
   const s = Array.isArray(value) ? value.join(",") : String(value);
   return s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
+    .replace(XML_INVALID, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")

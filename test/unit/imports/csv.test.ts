@@ -11,6 +11,7 @@ import {
 } from "../../../shared/domain/imports/csv.ts";
 import { mapColumns, normalizeHeader, CUSTOMER_COLUMNS } from "../../../shared/domain/imports/columns.ts";
 import { importTemplate } from "../../../shared/domain/imports/service.ts";
+import { sheetRowXml } from "../../../shared/domain/exports/xlsx-write.ts";
 
 /** Feeds `bytes` in pieces of `size` (so every boundary case of the chunking is exercised). */
 async function* pieces(bytes: Buffer, size: number) {
@@ -146,5 +147,21 @@ describe("importTemplate", () => {
     expect(mapColumns(header, CUSTOMER_COLUMNS, undefined, ["name"]).fields).toEqual(
       CUSTOMER_COLUMNS.map((c) => c.field),
     );
+  });
+});
+
+describe("sheetRowXml", () => {
+  it("writes inline strings, escaped, without characters XML cannot hold, and skips empty cells", () => {
+    expect(sheetRowXml(3, ['a<b>&"c"', undefined, "x\u0001y", ["t1", "t2"]])).toBe(
+      '<row r="3"><c r="A3" t="inlineStr"><is><t xml:space="preserve">a&lt;b&gt;&amp;&quot;c&quot;</t></is></c>' +
+        '<c r="C3" t="inlineStr"><is><t xml:space="preserve">xy</t></is></c>' +
+        '<c r="D3" t="inlineStr"><is><t xml:space="preserve">t1,t2</t></is></c></row>',
+    );
+    expect(
+      sheetRowXml(
+        1,
+        Array.from({ length: 28 }, (_, i) => (i === 27 ? "z" : "")),
+      ),
+    ).toContain('r="AB1"');
   });
 });
