@@ -67,14 +67,14 @@ function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
   return { awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
 }
 
-type Options = Partial<Pick<ImportParams, "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
+type Options = Partial<Pick<ImportParams, "entity" | "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
 
 /** Puts `body` into the uploads bucket and creates an import job of it, as the upload's S3 event would. */
 async function anImport(caller: Caller, body: string | Buffer, opts: Options = {}) {
   const key = `it-files/${caller.tenant}/${++seq}.csv`;
   await putObject(key, body, "text/csv");
   const params: ImportParams = {
-    entity: "customers",
+    entity: opts.entity ?? "customers",
     mode: opts.mode ?? "upsert",
     matchOn: opts.matchOn ?? "code",
     dryRun: opts.dryRun ?? false,
@@ -412,6 +412,39 @@ describe("customer import (XLSX)", () => {
     const damaged = await runToEnd(admin, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100, 7)]));
     expect(damaged.job).toMatchObject({ status: "failed", failureReason: /damaged/ });
     expect(await allCustomers(admin.tenant)).toEqual([]);
+  });
+});
+
+describe("contact import", () => {
+  it("adds contacts to the customers their code names, once, keeping the counter and the primary contact", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nCC-1,联系人测试甲\nCC-2,联系人测试乙\n");
+    const csv =
+      "客户编码,联系人,手机,职务,主联系人\n" +
+      "CC-1,张经理,138 1234 5678,采购经理,是\n" +
+      "CC-1,李工,139 0000 1111,,否\n" +
+      "CC-2,王总,137 2222 3333,总经理,\n" +
+      "NOPE,赵六,136 0000 0000,,\n" +
+      "CC-2,,135 0000 0000,,\n";
+    const first = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(first.job).toMatchObject({
+      status: "succeeded",
+      counts: { inserted: 3, updated: 0, skipped: 0, failed: 2 },
+    });
+    expect(first.job.errors.map((e) => e.id)).toEqual(["row 5", "row 6"]);
+    const cc1 = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "CC-1"))!))!;
+    expect(cc1.stats).toMatchObject({ contactCount: 2 });
+    expect(cc1.primaryContactId).toEqual(expect.any(String));
+
+    const again = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(again.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 3, failed: 2 });
+    const changed = await runToEnd(admin, "客户编码,联系人,手机,职务\nCC-1,李工,13900001111,技术总监\n", {
+      entity: "contacts",
+    });
+    expect(changed.job.counts).toEqual({ inserted: 0, updated: 1, skipped: 0, failed: 0 });
+    const after = (await getCustomerItem(admin.tenant, cc1.id))!;
+    expect(after.stats).toMatchObject({ contactCount: 2 });
+    expect(after.primaryContactId).toBe(cc1.primaryContactId);
   });
 });
 

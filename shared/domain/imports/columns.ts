@@ -57,7 +57,33 @@ export const CUSTOMER_COLUMNS: readonly ColumnDef[] = [
   { field: "tags", label: "标签", aliases: ["tags", "标签"], convert: splitList },
 ];
 
-export const COLUMNS_BY_ENTITY = { customers: CUSTOMER_COLUMNS } as const;
+const YES = new Set(["是", "y", "yes", "true", "1", "主", "√"]);
+
+export const CONTACT_COLUMNS: readonly ColumnDef[] = [
+  {
+    field: "customerCode",
+    label: "客户编码",
+    aliases: ["customercode", "客户编码", "客户代码", "客户编号", "code"],
+  },
+  { field: "name", label: "联系人", aliases: ["name", "联系人", "姓名", "联系人姓名", "contact", "contactname"] },
+  { field: "title", label: "职务", aliases: ["title", "职务", "职位", "岗位"] },
+  { field: "mobile", label: "手机", aliases: ["mobile", "手机", "手机号", "手机号码", "移动电话", "cellphone"] },
+  { field: "phone", label: "电话", aliases: ["phone", "电话", "座机", "固定电话", "办公电话", "telephone", "tel"] },
+  { field: "email", label: "邮箱", aliases: ["email", "邮箱", "电子邮件", "电子邮箱", "mail"] },
+  {
+    field: "isPrimary",
+    label: "主联系人",
+    aliases: ["isprimary", "primary", "主联系人", "是否主联系人"],
+    convert: (cell) => YES.has(cell.toLowerCase()),
+  },
+];
+
+export const COLUMNS_BY_ENTITY = { customers: CUSTOMER_COLUMNS, contacts: CONTACT_COLUMNS } as const;
+/** Fields a file of each entity must have a column for. */
+export const REQUIRED_COLUMNS: Record<keyof typeof COLUMNS_BY_ENTITY, readonly string[]> = {
+  customers: ["name"],
+  contacts: ["customerCode", "name"],
+};
 export type ImportEntity = keyof typeof COLUMNS_BY_ENTITY;
 export const IMPORT_ENTITIES = Object.keys(COLUMNS_BY_ENTITY) as [ImportEntity, ...ImportEntity[]];
 

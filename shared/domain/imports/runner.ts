@@ -8,7 +8,8 @@ import { MAX_JOB_ERRORS, type JobError } from "../jobs/schemas.ts";
 import { resolveViewer } from "../org/viewer.ts";
 import type { Role } from "../../auth/claims.ts";
 import { saveChunk } from "./repository.ts";
-import { CUSTOMER_COLUMNS, mapColumns, rowObject } from "./columns.ts";
+import { COLUMNS_BY_ENTITY, mapColumns, REQUIRED_COLUMNS, rowObject } from "./columns.ts";
+import { type ContactRow, importContactChunk, validateContactRow } from "./contact-import.ts";
 import { BadFileError, csvLine, decoderFor, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
 import { centralDirectory, openWorkbook, type SheetRow, sheetRows } from "./xlsx.ts";
 import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
@@ -73,7 +74,12 @@ async function openFile(params: ImportParams): Promise<ImportState> {
   if (header.some((h) => h === undefined)) {
     throw new BadFileError(`the header row is not valid ${sniffed.encoding === "utf-8" ? "UTF-8" : "GBK"} text`);
   }
-  const map = mapColumns(header as string[], CUSTOMER_COLUMNS, params.mapping, ["name"]);
+  const map = mapColumns(
+    header as string[],
+    COLUMNS_BY_ENTITY[params.entity],
+    params.mapping,
+    REQUIRED_COLUMNS[params.entity],
+  );
   return {
     format: "csv",
     encoding: sniffed.encoding,
@@ -97,7 +103,12 @@ async function openXlsx(params: ImportParams, size: number): Promise<ImportState
     break;
   }
   if (!first) throw new BadFileError(`the sheet "${wb.sheetName}" is empty`);
-  const map = mapColumns(first.cells, CUSTOMER_COLUMNS, params.mapping, ["name"]);
+  const map = mapColumns(
+    first.cells,
+    COLUMNS_BY_ENTITY[params.entity],
+    params.mapping,
+    REQUIRED_COLUMNS[params.entity],
+  );
   return {
     format: "xlsx",
     encoding: "utf-8",
@@ -168,6 +179,7 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
       tenant,
       jobId,
       jobCreatedMs: Date.parse(run.job.createdAt),
+      entity: params.entity,
       viewer: await resolveViewer(caller),
       caller,
       mode: params.mode,
@@ -238,7 +250,8 @@ async function importChunk(
     const i = state.fields.indexOf(field);
     return i >= 0 ? (state.header[i] ?? field) : field;
   };
-  const rows: ImportRow[] = raw.map((r) => {
+  const columns = COLUMNS_BY_ENTITY[ctx.entity];
+  const rows: (ImportRow & ContactRow)[] = raw.map((r) => {
     const cells = r.cells;
     const text = cells.map((c) => c ?? "");
     const bad = cells.findIndex((c) => c === undefined);
@@ -257,10 +270,12 @@ async function importChunk(
         error: { column: "", message: `${cells.length} cells but the header has ${state.header.length} columns` },
       };
     }
-    const obj = rowObject(text, { fields: state.fields, ignored: [] }, CUSTOMER_COLUMNS);
-    return { line: r.line, cells: text, ...validateCustomerRow(obj, label) };
+    const obj = rowObject(text, { fields: state.fields, ignored: [] }, columns);
+    const checked = ctx.entity === "contacts" ? validateContactRow(obj, label) : validateCustomerRow(obj, label);
+    return { line: r.line, cells: text, ...checked } as ImportRow & ContactRow;
   });
-  const results = await importCustomerChunk(ctx, rows);
+  const results =
+    ctx.entity === "contacts" ? await importContactChunk(ctx, rows) : await importCustomerChunk(ctx, rows);
   const failedLines: string[] = [];
   results.forEach((res, i) => {
     acc.counts[res.outcome] = (acc.counts[res.outcome] ?? 0) + 1;
