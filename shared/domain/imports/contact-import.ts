@@ -12,7 +12,7 @@ import { guardSensitive } from "../org/sensitive.ts";
 import { canSee } from "../org/viewer.ts";
 import { normalizeQuery } from "../validation/index.ts";
 import type { ChunkContext, RowOutcome, RowResult } from "./customer-import.ts";
-import { derivedId } from "./customer-import.ts";
+import { derivedId, pool, WRITE_CONCURRENCY } from "./customer-import.ts";
 import { guardOwners } from "./repository.ts";
 
 export interface ContactRow {
@@ -72,51 +72,47 @@ export async function importContactChunk(ctx: ChunkContext, rows: readonly Conta
     }
     byCustomer.set(c.id, [...(byCustomer.get(c.id) ?? []), r]);
   }
-  await Promise.all(
-    [...byCustomer].map(async ([customerId, list]) => {
-      const existing = new Map<string, Contact>();
-      for (const item of await readCollection(ctx.tenant, customerId)) {
-        if (item.entity === "contact") existing.set(keyOf(item as unknown as Contact), toContact(item));
-      }
-      // Rows of one contact in this chunk merge into one write (upsert: later values win; insert: the first row),
-      // made as the group's last row; the other rows count as skipped.
-      const groups = new Map<string, ContactRow[]>();
-      for (const r of list) groups.set(keyOf(r.fields!), [...(groups.get(keyOf(r.fields!)) ?? []), r]);
-      for (const group of groups.values()) {
-        const last = group.at(-1)!;
-        const fields =
-          ctx.mode === "upsert"
-            ? (Object.assign({}, ...group.map((g) => g.fields)) as ContactCreate)
-            : group[0]!.fields!;
-        const r: ContactRow = { ...last, fields };
-        let out: { outcome: RowOutcome; error?: { column: string; message: string } };
-        for (let attempt = 1; ; attempt++) {
-          try {
-            out = await applyContact(ctx, customerId, r, existing);
-            break;
-          } catch (err) {
-            if (busy(err) && attempt < MAX_ATTEMPTS) {
-              for (const item of await readCollection(ctx.tenant, customerId)) {
-                if (item.entity === "contact") existing.set(keyOf(item as unknown as Contact), toContact(item));
-              }
-              continue;
+  await pool([...byCustomer], WRITE_CONCURRENCY, async ([customerId, list]) => {
+    const existing = new Map<string, Contact>();
+    for (const item of await readCollection(ctx.tenant, customerId)) {
+      if (item.entity === "contact") existing.set(keyOf(item as unknown as Contact), toContact(item));
+    }
+    // Rows of one contact in this chunk merge into one write (upsert: later values win; insert: the first row),
+    // made as the group's last row; the other rows count as skipped.
+    const groups = new Map<string, ContactRow[]>();
+    for (const r of list) groups.set(keyOf(r.fields!), [...(groups.get(keyOf(r.fields!)) ?? []), r]);
+    for (const group of groups.values()) {
+      const last = group.at(-1)!;
+      const fields =
+        ctx.mode === "upsert" ? (Object.assign({}, ...group.map((g) => g.fields)) as ContactCreate) : group[0]!.fields!;
+      const r: ContactRow = { ...last, fields };
+      let out: { outcome: RowOutcome; error?: { column: string; message: string } };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out = await applyContact(ctx, customerId, r, existing);
+          break;
+        } catch (err) {
+          if (busy(err) && attempt < MAX_ATTEMPTS) {
+            for (const item of await readCollection(ctx.tenant, customerId)) {
+              if (item.entity === "contact") existing.set(keyOf(item as unknown as Contact), toContact(item));
             }
-            if (!(err instanceof AppError)) throw err;
-            const e = err.errors?.[0];
-            out = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
-            break;
+            continue;
           }
-        }
-        for (const g of group) {
-          const extra = g !== last;
-          results.set(
-            g.line,
-            extra && out.outcome !== "failed" ? { line: g.line, outcome: "skipped" } : { line: g.line, ...out },
-          );
+          if (!(err instanceof AppError)) throw err;
+          const e = err.errors?.[0];
+          out = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
+          break;
         }
       }
-    }),
-  );
+      for (const g of group) {
+        const extra = g !== last;
+        results.set(
+          g.line,
+          extra && out.outcome !== "failed" ? { line: g.line, outcome: "skipped" } : { line: g.line, ...out },
+        );
+      }
+    }
+  });
   return rows.map((r) => results.get(r.line)!);
 }
 

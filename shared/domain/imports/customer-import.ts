@@ -68,7 +68,7 @@ export interface ChunkContext {
 }
 
 /** Parallel writes within a chunk (groups have distinct keys, so they never touch the same customer). */
-const WRITE_CONCURRENCY = 8;
+export const WRITE_CONCURRENCY = 8;
 const MAX_UPDATE_ATTEMPTS = 4;
 const MAX_BUSY_ATTEMPTS = 8;
 const busy = (err: unknown) => err instanceof ConflictError && /try again/.test(err.message);
@@ -115,7 +115,8 @@ function matchKeyOf(f: Partial<CustomerCreate>, on: MatchKey): string | undefine
   return f.name && f.phone ? `${normalizeQuery(f.name)}|${digits(f.phone)}` : undefined;
 }
 
-async function pool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
+/** Runs `work` over `items` with at most `n` in flight. */
+export async function pool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
