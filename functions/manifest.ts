@@ -141,6 +141,24 @@ export const httpFunctions = {
     table: "read",
     routes: [r("GET", "/v1/reports/sales"), r("GET", "/v1/reports/top-customers")],
   },
+  classification: {
+    entry: "functions/http/classification.ts",
+    table: "readwrite",
+    routes: [
+      r("GET", "/v1/classification/schemes"),
+      r("POST", "/v1/classification/schemes"),
+      r("GET", "/v1/classification/schemes/{id}"),
+      r("PUT", "/v1/classification/schemes/{id}"),
+      r("POST", "/v1/classification/schemes/{id}/preview"),
+      r("POST", "/v1/classification/schemes/{id}/apply"),
+      r("GET", "/v1/classification/schemes/{id}/distribution"),
+      r("GET", "/v1/classification/value-model"),
+      r("PUT", "/v1/classification/value-model"),
+      r("GET", "/v1/classification/pyramid"),
+      r("GET", "/v1/customers/{id}/categories"),
+    ],
+    sendsTo: ["jobs"],
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {

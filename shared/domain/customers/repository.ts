@@ -12,7 +12,19 @@ import type { Customer } from "./schemas.ts";
 /** A stored customer profile: the API fields plus keys and the search tokens it is indexed under. */
 export type CustomerItem = Customer & { searchTokens: string[] } & Record<string, unknown>;
 
-const KEY_ATTRS = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "entity", "searchTokens"];
+const KEY_ATTRS = [
+  "PK",
+  "SK",
+  "GSI1PK",
+  "GSI1SK",
+  "GSI2PK",
+  "GSI2SK",
+  "GSI3PK",
+  "GSI3SK",
+  "entity",
+  "searchTokens",
+  "cls",
+];
 
 /** The API view of a stored profile. */
 export function toCustomer(item: Record<string, unknown>): Customer {

@@ -23,6 +23,7 @@ import {
   LeaseLostError,
   outcomeItems,
   releaseLease,
+  saveJobCursor,
 } from "./repository.ts";
 import type { JobItem, JobMessage, JobType } from "./schemas.ts";
 
@@ -44,6 +45,8 @@ export interface JobRun {
   ): Promise<"recorded" | "already">;
   /** Stores progress (percent) so far. */
   checkpoint(): Promise<void>;
+  /** Stores where a paging job continues; a later run finds it as `job.cursor`. */
+  saveCursor(cursor: unknown): Promise<void>;
 }
 
 /** Works on a job until it is done or the time is short; "paused" continues it in a new message. */
@@ -165,6 +168,10 @@ class Run implements JobRun {
     }
     this.tally.add(o.counter, error);
     return "recorded";
+  }
+
+  async saveCursor(cursor: unknown): Promise<void> {
+    await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, this.tally.percent(this.job.total));
   }
 
   async checkpoint(): Promise<void> {

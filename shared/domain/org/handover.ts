@@ -4,6 +4,7 @@
 // resumed run simply queries from the top again.
 // adapter --> (use case) --> domain & repositories
 import { z } from "zod";
+import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { ConflictError, ValidationError } from "../../http/errors.ts";
@@ -178,6 +179,8 @@ async function writeMove(ctx: HandoverContext, before: CustomerItem, extras: Gua
     }),
     ...extras,
   ]);
+  // The customer's classification cells and membership follow its new owner and department.
+  await reclassify(run.tenant, before.id);
 }
 
 export { countCustomersOf };
