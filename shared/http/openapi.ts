@@ -42,6 +42,13 @@ import {
   PaymentSchema,
 } from "../domain/orders/schemas.ts";
 import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
+import {
+  HistoryQuerySchema,
+  PreviewInputSchema,
+  SchemeInputSchema,
+  SchemeQuerySchema,
+} from "../domain/classification/schemas.ts";
+import { ValueModelSchema } from "../domain/classification/value.ts";
 
 interface Op {
   summary: string;
@@ -214,6 +221,40 @@ const ops: Record<string, Op> = {
     status: 202,
   },
   "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
+  "GET /v1/classification/schemes": { summary: "Every classification scheme, built-in and custom (current versions)" },
+  "POST /v1/classification/schemes": {
+    summary: "Create a custom scheme: {id, name, rules: [{value, when}], default} (admin, manager); 400 names a bad rule",
+    body: SchemeInputSchema,
+    status: 201,
+  },
+  "GET /v1/classification/schemes/{id}": { summary: "A scheme, or an earlier version of it", query: SchemeQuerySchema },
+  "PUT /v1/classification/schemes/{id}": {
+    summary: "Replace a scheme's rules as a new version (admin, manager; the previous version stays readable)",
+    body: SchemeInputSchema,
+    ifMatch: true,
+  },
+  "POST /v1/classification/schemes/{id}/preview": {
+    summary: "Counts per category now and under the scheme (or a proposed rule set), and a sample that would move",
+    body: PreviewInputSchema,
+  },
+  "POST /v1/classification/schemes/{id}/apply": {
+    summary: "Recompute every customer's classification as a background job (admin, manager)",
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
+  "GET /v1/classification/schemes/{id}/distribution": {
+    summary: "Count and revenue per category of the customers in the caller's scope, kept at write time",
+  },
+  "GET /v1/classification/value-model": { summary: "The tenant's value score model" },
+  "PUT /v1/classification/value-model": {
+    summary: "Replace the value score model (admin, manager)",
+    body: ValueModelSchema,
+  },
+  "GET /v1/classification/pyramid": { summary: "The value pyramid (top / next / base) over the caller's scope" },
+  "GET /v1/customers/{id}/categories": {
+    summary: "A customer's categories at a time (`at`, default now) and their change history",
+    query: HistoryQuerySchema,
+  },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },
 };

@@ -15,6 +15,8 @@ import { configOf, reconcileCustomer } from "./service.ts";
 
 /** Customers read per page; the cursor is saved after each. */
 export const CLASSIFY_PAGE_SIZE = 25;
+/** Customers of a page reconciled at once. */
+const CLASSIFY_LANES = 8;
 const MAX_ATTEMPTS = 8;
 
 export const runClassify: JobRunner = async (run) => {
@@ -22,50 +24,59 @@ export const runClassify: JobRunner = async (run) => {
   let cursor = run.job.cursor as ShardCursor | "done" | null | undefined;
   while (cursor !== "done") {
     const page = await listAll(run.tenant, [], CLASSIFY_PAGE_SIZE, cursor ?? undefined, false);
-    for (const listed of page.items) {
-      for (let attempt = 1; ; attempt++) {
-        const now = Date.now();
-        const item = await readProfile(run.tenant, listed.id);
-        if (!item || item.deletedAt) {
-          await run.record({ kind: "classify", itemId: listed.id, counter: "unchanged" });
-          break;
-        }
-        try {
-          if (dueForDormancy(item, config.schemes, now)) {
-            const at = new Date(now).toISOString();
-            const set = { stage: "dormant", version: item.version + 1, updatedAt: at, updatedBy: "system" };
-            const outcome = await run.record({ kind: "classify", itemId: item.id, counter: "dormant" }, (extras) =>
-              updateCustomer(run.tenant, item, { set, remove: [], tokens: item.searchTokens ?? [] }, [
-                auditPut(run.tenant, {
-                  at,
-                  actor: "system",
-                  action: "update",
-                  entityType: "customer",
-                  entityId: item.id,
-                  before: { ...toCustomer(item) },
-                  after: { ...toCustomer(item), ...set },
-                  requestId: `job:${run.job.id}`,
-                }),
-                ...extras,
-              ]),
-            );
-            if (outcome === "recorded") await reconcileCustomer(run.tenant, item.id, { config, now });
-            break;
-          }
-          const plan = planReconcile(item, config.schemes, config.model, now);
-          await run.record({ kind: "classify", itemId: item.id, counter: plan ? "changed" : "unchanged" }, (extras) =>
-            plan ? writeReconcile(run.tenant, item.id, plan, new Date(now).toISOString(), extras) : transact(extras),
-          );
-          break;
-        } catch (err) {
-          const retry = err instanceof StaleSnapshotError || (err as { status?: number }).status === 409;
-          if (!retry || attempt >= MAX_ATTEMPTS) throw err;
-        }
+    // Customers are independent: a page is worked on by a few concurrent lanes.
+    const queue = [...page.items];
+    const lane = async () => {
+      for (let listed = queue.shift(); listed; listed = queue.shift()) {
+        await classifyOne(listed.id);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: CLASSIFY_LANES }, lane));
     cursor = (page.state as ShardCursor | undefined) ?? "done";
     await run.saveCursor(cursor);
     if (cursor !== "done" && run.timeIsShort()) return "paused";
   }
   return "done";
+
+  async function classifyOne(customerId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const now = Date.now();
+      const item = await readProfile(run.tenant, customerId);
+      if (!item || item.deletedAt) {
+        await run.record({ kind: "classify", itemId: customerId, counter: "unchanged" });
+        return;
+      }
+      try {
+        if (dueForDormancy(item, config.schemes, now)) {
+          const at = new Date(now).toISOString();
+          const set = { stage: "dormant", version: item.version + 1, updatedAt: at, updatedBy: "system" };
+          const outcome = await run.record({ kind: "classify", itemId: item.id, counter: "dormant" }, (extras) =>
+            updateCustomer(run.tenant, item, { set, remove: [], tokens: item.searchTokens ?? [] }, [
+              auditPut(run.tenant, {
+                at,
+                actor: "system",
+                action: "update",
+                entityType: "customer",
+                entityId: item.id,
+                before: { ...toCustomer(item) },
+                after: { ...toCustomer(item), ...set },
+                requestId: `job:${run.job.id}`,
+              }),
+              ...extras,
+            ]),
+          );
+          if (outcome === "recorded") await reconcileCustomer(run.tenant, item.id, { config, now });
+          return;
+        }
+        const plan = planReconcile(item, config.schemes, config.model, now);
+        await run.record({ kind: "classify", itemId: item.id, counter: plan ? "changed" : "unchanged" }, (extras) =>
+          plan ? writeReconcile(run.tenant, item.id, plan, new Date(now).toISOString(), extras) : transact(extras),
+        );
+        break;
+      } catch (err) {
+        const retry = err instanceof StaleSnapshotError || (err as { status?: number }).status === 409;
+        if (!retry || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
 };
