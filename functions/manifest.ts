@@ -178,10 +178,21 @@ export const queues = {
     maxReceiveCount: 5,
     sendsTo: ["jobs"],
   },
+  /** Nightly per-tenant sweeps: one tick starts each tenant's job of the day (classification refresh, dormancy). */
+  nightly: {
+    worker: "functions/workers/nightly-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 120,
+    batchSize: 1,
+    maxReceiveCount: 3,
+    sendsTo: ["jobs"],
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const schedules = {
   heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
+  /** 02:30 in Asia/Shanghai (18:30 UTC): each tenant's classification refresh and dormancy check. */
+  classification: { expression: "cron(30 18 * * ? *)", queue: "nightly", message: { kind: "classification" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [

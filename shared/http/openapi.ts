@@ -223,7 +223,8 @@ const ops: Record<string, Op> = {
   "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
   "GET /v1/classification/schemes": { summary: "Every classification scheme, built-in and custom (current versions)" },
   "POST /v1/classification/schemes": {
-    summary: "Create a custom scheme: {id, name, rules: [{value, when}], default} (admin, manager); 400 names a bad rule",
+    summary:
+      "Create a custom scheme: {id, name, rules: [{value, when}], default} (admin, manager); 400 names a bad rule",
     body: SchemeInputSchema,
     status: 201,
   },

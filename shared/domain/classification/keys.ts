@@ -16,6 +16,8 @@ export const classificationKeys = {
   versionSk: (id: string, version: number) => `VER#${id}#${String(version).padStart(6, "0")}`,
   configFirstSk: () => "CUR#",
   valueModelSk: () => "MODEL",
+  /** The guard of a day's nightly job (sorts after MODEL, outside the config Query). */
+  nightlySk: (day: string) => `NIGHTLY#${day}`,
 
   membershipSk: (schemeId: string) => `~CAT#${schemeId}`,
   memberPk: (tenant: string, schemeId: string, value: string, shard: number) =>

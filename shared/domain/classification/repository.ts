@@ -2,6 +2,7 @@
 // transaction that reconciles a customer's classification, and the reads of cells, membership and history.
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { TTL_ATTRIBUTE } from "../../db/table.ts";
 import { ddb } from "../../db/client.ts";
 import { shardOf } from "../../db/ids.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
@@ -123,6 +124,29 @@ export async function writeValueModel(tenant: string, model: ValueModel, extras:
     },
     ...extras,
   ]);
+}
+
+/** Kept 40 days: long past the day whose nightly job it guards. */
+const NIGHTLY_GUARD_TTL_SECONDS = 40 * 86_400;
+
+/** The guard that lets one nightly job per tenant and day start (goes into the job's own transaction). */
+export function nightlyGuard(tenant: string, day: string, onTaken: () => Error): GuardedItem {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: {
+          PK: K.configPk(tenant),
+          SK: K.nightlySk(day),
+          entity: "nightly-run",
+          day,
+          [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + NIGHTLY_GUARD_TTL_SECONDS,
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+    onConditionFailed: onTaken,
+  };
 }
 
 /** A customer's profile, strongly consistent (reconciliation must see the latest stats). */

@@ -13,6 +13,7 @@ import { latestInteractions, presentInteractionStats } from "../interactions/vie
 import { customersInCategory, reclassify } from "../classification/service.ts";
 import { readProfile } from "../classification/repository.ts";
 import { STAGE_TRANSITIONS } from "../classification/engine.ts";
+import { registerTenant } from "../tenants/registry.ts";
 import { maskRecord } from "../org/masking.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
@@ -126,6 +127,7 @@ export async function createCustomer(
   const v = await resolveViewer(caller);
   requireWrite(v);
   guardSensitive(v, input, undefined);
+  await registerTenant(caller.tenant);
   return once(idem, async (record) => {
     const settings = input.code ? undefined : await getSettings(caller.tenant);
     const ownerId = input.ownerId ?? caller.userId;
