@@ -49,6 +49,8 @@ export interface TickOptions {
   timeIsShort?: () => boolean;
   /** Sends webhooks and e-mails (tests capture them). */
   deliver?: Delivery;
+  /** Index rows read per Query (default 500). */
+  pageSize?: number;
 }
 
 export interface TickResult {
@@ -185,8 +187,8 @@ class Tick {
         const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
         const page =
           trigger.type === "inactivity"
-            ? await activityRange(this.tenant, shard, watermark, target, start)
-            : await orderStatusRange(this.tenant, trigger.status, shard, watermark, target, start);
+            ? await activityRange(this.tenant, shard, watermark, target, start, this.opts.pageSize)
+            : await orderStatusRange(this.tenant, trigger.status, shard, watermark, target, start, this.opts.pageSize);
         this.result.candidates += page.items.length;
         await this.handleRows(rule, page.items, target);
         pos = page.last ? JSON.stringify(page.last) : "done";
