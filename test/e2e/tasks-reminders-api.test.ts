@@ -23,7 +23,6 @@ beforeAll(async () => {
   stranger = api(await mintToken({ tenant: uniqueTenant("other"), sub: "u-x", roles: ["admin"] }));
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number) => {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.headers.get("content-type")).toContain("application/problem+json");

@@ -259,6 +259,35 @@ describe("after_order reminders", () => {
   });
 });
 
+describe("date reminders", () => {
+  it("fire daysBefore tenant days before a customer's date field, once; a changed date is planned again", async () => {
+    const admin = aCaller();
+    const now = Date.now();
+    const today = localDate(new Date(now), "Asia/Shanghai");
+    const end = addDays(today, 10);
+    const c = await pastCustomer(admin, iso(now - DAY), { customFields: { contractEnd: end } });
+    const other = await pastCustomer(admin, iso(now - DAY), { customFields: { contractEnd: addDays(today, 30) } });
+    await aRule(admin, { trigger: { type: "date", field: "customFields.contractEnd", daysBefore: 7 } });
+    const dueDay = startOfLocalDay(addDays(end, -7), "Asia/Shanghai").getTime();
+
+    expect((await runTenantTick(admin.tenant, { now: new Date(now) })).fired).toBe(0);
+    expect((await runTenantTick(admin.tenant, { now: new Date(dueDay - 1) })).fired).toBe(0);
+    expect((await runTenantTick(admin.tenant, { now: new Date(dueDay) })).fired).toBe(1);
+    expect((await runTenantTick(admin.tenant, { now: new Date(dueDay + 60_000) })).fired).toBe(0);
+    const [task] = await tasksOf(admin.tenant, c.id);
+    expect(task!.period).toBe(`date:${end}`);
+    expect(await tasksOf(admin.tenant, other.id)).toHaveLength(0);
+
+    // The contract is extended: the new end date is planned from the change, and reminded in its own time.
+    const later = addDays(today, 20);
+    await patchCustomer(admin, c.id, CustomerPatchSchema.parse({ customFields: { contractEnd: later } }), 1);
+    const laterDue = startOfLocalDay(addDays(later, -7), "Asia/Shanghai").getTime();
+    expect((await runTenantTick(admin.tenant, { now: new Date(laterDue - 1) })).fired).toBe(0);
+    expect((await runTenantTick(admin.tenant, { now: new Date(laterDue) })).fired).toBe(1);
+    expect((await tasksOf(admin.tenant, c.id)).map((t) => t.period).sort()).toEqual([`date:${end}`, `date:${later}`]);
+  });
+});
+
 describe("escalation and channels", () => {
   it("an overdue open task escalates to the customer owner's manager once", async () => {
     const admin = aCaller();

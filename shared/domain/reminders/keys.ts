@@ -22,6 +22,13 @@ export const reminderKeys = {
   firedPk: (tenant: string, ruleId: string, customerId: string) => `T#${tenant}#REMFIRED#${ruleId}#${customerId}`,
   firedSk: (period: string) => period,
 
+  /**
+   * Date triggers: one plan item per (rule, customer) on a shard of the rule, sorted by the local day the reminder
+   * becomes due (`<due date>#<customerId>`), so a tick reads `due date <= today` as a range.
+   */
+  datePlanPk: (tenant: string, ruleId: string, shard: number) => `T#${tenant}#REMDATE#${ruleId}#${shard}`,
+  datePlanSk: (dueFrom: string, customerId: string) => `${dueFrom}#${customerId}`,
+
   /** A customer whose fields changed in a way rules may read (reclassified, edited): re-planned on the next tick. */
   replanPk: (tenant: string, shard: number) => `T#${tenant}#REMREPLAN#${shard}`,
   replanSk: (customerId: string) => customerId,

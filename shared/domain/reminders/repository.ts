@@ -112,6 +112,8 @@ export interface RuleState {
   ruleVersion?: number;
   watermark?: string;
   pending?: { cutoff: string; after: (string | null | "done")[] };
+  /** Date rules: every customer has been looked at once (plan items exist); customer changes keep them current. */
+  planned?: boolean;
   rev: number;
 }
 

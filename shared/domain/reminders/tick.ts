@@ -22,7 +22,17 @@ import { getSettings } from "../settings/settings.ts";
 import { escalationItem, queryOverdue, taskInsertItems } from "../tasks/repository.ts";
 import type { Task } from "../tasks/schemas.ts";
 import { deliver, type Delivery } from "./channels.ts";
-import { activityRange, orderStatusRange, repairActivity, shardCount } from "./indexes.ts";
+import {
+  activityRange,
+  customerListPage,
+  type DatePlan,
+  deleteDatePlans,
+  duePlans,
+  orderStatusRange,
+  putDatePlans,
+  repairActivity,
+  shardCount,
+} from "./indexes.ts";
 import {
   AlreadyFired,
   clearReplanMarker,
@@ -78,16 +88,21 @@ function cutoffOf(rule: ReminderRule, now: Date, tz: string): string | undefined
   return undefined;
 }
 
-/** The date trigger's period for a customer, when it is due today: the local date the field names. */
-export function datePeriod(rule: ReminderRule, c: Record<string, unknown>, now: Date, tz: string) {
+/** The local date (YYYY-MM-DD) a date rule's field names on a customer, or undefined. */
+export function dateOf(rule: ReminderRule, c: Record<string, unknown>, tz: string): string | undefined {
   if (rule.trigger.type !== "date") return undefined;
   let v: unknown = c;
   for (const p of rule.trigger.field.split("."))
     v = v && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
   if (typeof v !== "string" || Number.isNaN(Date.parse(v))) return undefined;
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : localDate(new Date(v), tz);
-  const today = localDate(now, tz);
-  return today >= addDays(date, -rule.trigger.daysBefore) && today <= date ? date : undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : localDate(new Date(v), tz);
+}
+
+/** The plan of a date rule for a customer: due `daysBefore` local days before the date, while the date is ahead. */
+function planOf(rule: ReminderRule, c: Record<string, unknown>, today: string, tz: string): DatePlan | undefined {
+  const date = dateOf(rule, c, tz);
+  if (!date || rule.trigger.type !== "date" || date < today) return undefined;
+  return { customerId: c.id as string, date, dueFrom: addDays(date, -rule.trigger.daysBefore) };
 }
 
 class Tick {
@@ -97,6 +112,10 @@ class Tick {
     readonly tz: string,
     readonly opts: TickOptions,
   ) {}
+
+  get today(): string {
+    return localDate(this.opts.now, this.tz);
+  }
 
   short(): boolean {
     return this.opts.timeIsShort?.() ?? false;
@@ -160,7 +179,6 @@ class Tick {
       const last = lastActivityOf(c);
       return cutoff && last < cutoff ? `inactive-since:${last}` : undefined;
     }
-    if (rule.trigger.type === "date") return datePeriod(rule, c, this.opts.now, this.tz);
     return undefined;
   }
 
@@ -206,6 +224,61 @@ class Tick {
     }
     const saved = await saveRuleState(this.tenant, rule.id, { watermark: target }, state.rev);
     if (!saved) logger.info("another tick moved the rule's state first", { tenant: this.tenant, ruleId: rule.id });
+    return "done";
+  }
+
+  /**
+   * A date rule: planned once over every customer when new or changed (resumable like a range), then each tick reads
+   * the plan items due by today, fires those whose customer still names that date and matches `when`, and removes
+   * them.
+   */
+  async runDateRule(rule: ReminderRule): Promise<"done" | "paused"> {
+    const state = await readRuleState(this.tenant, rule.id);
+    if (!state.planned) {
+      const after: (string | null | "done")[] =
+        state.pending?.after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
+      for (let shard = 0; shard < after.length; shard++) {
+        let pos = after[shard];
+        while (pos !== "done") {
+          const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
+          const page = await customerListPage(this.tenant, shard, start, this.opts.pageSize);
+          const plans = page.items.flatMap((c) => planOf(rule, c, this.today, this.tz) ?? []);
+          await putDatePlans(this.tenant, rule.id, plans);
+          this.result.candidates += page.items.length;
+          pos = page.last ? JSON.stringify(page.last) : "done";
+          after[shard] = pos;
+          if (pos !== "done" && this.short()) {
+            await saveRuleState(this.tenant, rule.id, { pending: { cutoff: "", after } }, state.rev);
+            return "paused";
+          }
+        }
+      }
+      if (!(await saveRuleState(this.tenant, rule.id, { planned: true }, state.rev))) return "done";
+    }
+    for (let shard = 0; shard < shardCount(); shard++) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await duePlans(this.tenant, rule.id, shard, this.today, start, this.opts.pageSize);
+        const profiles = await batchGetProfiles(
+          this.tenant,
+          page.items.map((p) => p.customerId),
+        );
+        await this.each(page.items, async (plan) => {
+          const c = profiles.get(plan.customerId);
+          this.result.candidates += 1;
+          if (c && !c.deletedAt && dateOf(rule, c, this.tz) === plan.date && plan.date >= this.today) {
+            if (!rule.when || evaluate(rule.when, c, this.opts.now.getTime())) {
+              await this.fire(rule, c, `date:${plan.date}`);
+            }
+          }
+        });
+        // Handled (fired, already fired, or stale): the plan items go. A changed customer has a marker that plans
+        // it again.
+        await deleteDatePlans(this.tenant, rule.id, page.items);
+        start = page.last;
+        if (start && this.short()) return "paused";
+      } while (start);
+    }
     return "done";
   }
 
@@ -257,6 +330,11 @@ class Tick {
               return !!cutoff && reached < cutoff;
             });
             for (const o of due) await this.fire(rule, c, `order:${String(o.id)}`, { orderId: String(o.id) });
+            continue;
+          }
+          if (rule.trigger.type === "date") {
+            const plan = planOf(rule, c, this.today, this.tz);
+            if (plan) await putDatePlans(this.tenant, rule.id, [plan]);
             continue;
           }
           const period = this.profilePeriod(rule, c, cutoff);
@@ -312,14 +390,14 @@ export async function runTenantTick(tenant: string, opts: TickOptions): Promise<
   const [settings, all] = await Promise.all([getSettings(tenant), listRules(tenant)]);
   const rules = all.filter((r) => r.enabled);
   const tick = new Tick(tenant, settings.timeZone, opts);
+  await tick.replan(rules);
   for (const rule of rules) {
-    if (rule.trigger.type === "date") continue;
-    if ((await tick.planRule(rule)) === "paused") {
+    const step = rule.trigger.type === "date" ? await tick.runDateRule(rule) : await tick.planRule(rule);
+    if (step === "paused") {
       tick.result.status = "paused";
       return tick.result;
     }
   }
-  await tick.replan(rules);
   await tick.escalate(rules);
   return tick.result;
 }
