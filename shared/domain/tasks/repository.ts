@@ -248,3 +248,24 @@ export function escalationItem(tenant: string, t: Task, to: string | undefined, 
     onConditionFailed: () => new ConflictError(`task ${t.id} changed meanwhile`),
   };
 }
+
+/** How many open tasks a user is assigned (a handover's total). */
+export async function countOpenTasksOf(tenant: string, userId: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: "GSI2",
+        KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :open)",
+        ExpressionAttributeValues: { ":pk": K.assigneePk(tenant, userId), ":open": K.assigneeStatusPrefix("open") },
+        Select: "COUNT",
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += res.Count ?? 0;
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
