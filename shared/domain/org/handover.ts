@@ -55,11 +55,8 @@ export async function startHandover(
       { path: "toUserId", message: "must be another user than the one handing over" },
     ]);
   }
-  const [customers, tasks] = await Promise.all([
-    countCustomersOf(caller.tenant, fromUserId),
-    countOpenTasksOf(caller.tenant, fromUserId),
-  ]);
-  const total = customers + tasks;
+  const total =
+    (await countCustomersOf(caller.tenant, fromUserId)) + (await countOpenTasksOf(caller.tenant, fromUserId));
   const job = await startJob(
     caller,
     { type: "handover", params: { fromUserId, toUserId: input.toUserId }, total },
