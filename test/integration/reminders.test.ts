@@ -1,10 +1,11 @@
 // Reminder ticks against DynamoDB Local: index-driven due finding, exactly one task and notification per rule,
 // customer and period under repeated, concurrent and interrupted ticks; catch-up after missed ticks; the tenant's
 // time zone; re-planning after a reclassification or a rule change; completion resetting inactivity; escalation;
-// after_order triggers; webhook signatures; and the worker's fan-out of a schedule tick.
+// after_order triggers; webhook signatures; the worker's fan-out of a schedule tick; and, last, a reminder fired end
+// to end over HTTP through POST /_local/schedules/reminders/run.
 import { createHmac } from "node:crypto";
 import type { Context, SQSEvent } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { remindersWorker } from "../../functions/workers/reminders-worker.ts";
 import { CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { patchCustomer } from "../../shared/domain/customers/service.ts";
@@ -22,9 +23,15 @@ import { TaskPatchSchema } from "../../shared/domain/tasks/schemas.ts";
 import { createTask, patchTask } from "../../shared/domain/tasks/service.ts";
 import { aCaller } from "../support/builders.ts";
 import { newCustomer, newOrder } from "../support/orders.ts";
+import { api, mintToken, uniqueTenant } from "../support/http.ts";
 import { aRule, DAY, inboxOf, pastCustomer, tasksOf } from "../support/reminders.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const expectProblem = (res: { status: number; headers: Headers }, status: number) => {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toContain("application/problem+json");
+};
 
 describe("inactivity reminders", () => {
   it("fire once per rule and customer, only for customers the rule's condition selects, and never again on repeats", async () => {
@@ -363,6 +370,58 @@ describe("the reminders worker", () => {
     const res = await worker(bad, context());
 
     expect(res.batchItemFailures).toHaveLength(1);
+  });
+});
+
+// Last in this file on purpose: a real tick reaches every tenant with rules, including this file's pinned-time tenants.
+describe("a reminder end to end", () => {
+  it("POST /_local/schedules/reminders/run fires the tick; the owner gets a task and an inbox entry, once", async () => {
+    const t = uniqueTenant("rem");
+    const owner = api(await mintToken({ tenant: t, sub: "u-owner", roles: ["sales"], dept: "d1" }));
+    const boss = api(await mintToken({ tenant: t, sub: "u-boss", roles: ["admin"], dept: "d1" }));
+    const c = await pastCustomer(
+      { tenant: t, userId: "u-owner", roles: ["sales"], dept: "d1" },
+      new Date(Date.now() - 45 * DAY).toISOString(),
+    );
+    expect(
+      (
+        await boss.post("/v1/reminder-rules", {
+          name: "久未联系",
+          trigger: { type: "inactivity", days: 30 },
+          assignee: "owner",
+        })
+      ).status,
+    ).toBe(201);
+
+    const run = async () => {
+      const res = await fetch(`${inject("local").baseUrl}/_local/schedules/reminders/run`, { method: "POST" });
+      expect(res.status).toBe(200);
+    };
+    await run();
+    await run();
+    let tasks: { id: string; ruleId: string }[] = [];
+    for (let i = 0; i < 100 && tasks.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      tasks = (await owner.get(`/v1/tasks?customerId=${c.id}`)).body.items;
+    }
+    // Both ticks have been handled once the queue is empty; give the second one time to finish too.
+    await new Promise((r) => setTimeout(r, 1500));
+    tasks = (await owner.get(`/v1/tasks?customerId=${c.id}`)).body.items;
+    expect(tasks).toHaveLength(1);
+    const inbox = await owner.get("/v1/notifications");
+    expect(inbox.body.items).toHaveLength(1);
+    expect(inbox.body.items[0]).toMatchObject({
+      kind: "reminder",
+      customerId: c.id,
+      taskId: tasks[0]!.id,
+      read: false,
+    });
+    expect((await boss.get("/v1/notifications")).body.items).toEqual([]);
+    expectProblem(await boss.patch(`/v1/notifications/${inbox.body.items[0].id}`, { read: true }), 404);
+    const read = await owner.patch(`/v1/notifications/${inbox.body.items[0].id}`, { read: true });
+    expect(read.body).toMatchObject({ read: true });
+    expect((await owner.get("/v1/notifications?unread=true")).body.items).toEqual([]);
+    expectProblem(await owner.patch(`/v1/notifications/${inbox.body.items[0].id}`, { read: "yes" }), 400);
   });
 });
 
