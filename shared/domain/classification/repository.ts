@@ -9,6 +9,7 @@ import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
+import { replanMarker } from "../reminders/repository.ts";
 import type { CustomerItem } from "../customers/repository.ts";
 import type { Viewer } from "../org/viewer.ts";
 import { BUILT_IN_SCHEMES } from "./builtins.ts";
@@ -252,6 +253,8 @@ export async function writeReconcile(
         },
       },
     })),
+    // A changed category may change which reminder rules apply: the next reminder tick re-checks the customer.
+    ...(Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
     ...extras,
   ];
   await transact(items);

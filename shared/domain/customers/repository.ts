@@ -100,6 +100,11 @@ function listKeys(tenant: string, id: string, ownerId: string, deptPath: string 
   };
 }
 
+/** The profile's row in the activity index (GSI3) for a last activity at `at`. */
+export function activityIndex(tenant: string, id: string, at: string): { GSI3PK: string; GSI3SK: string } {
+  return { GSI3PK: K.activityPk(tenant, K.shard(id, shards())), GSI3SK: K.activitySk(at, id) };
+}
+
 const stale = (id: string) => () =>
   new ConflictError(`customer ${id} was changed by someone else; read it again and retry with the new version`);
 
@@ -149,6 +154,7 @@ export async function insertCustomer(
             SK: K.profileSk(),
             entity: "customer",
             ...listKeys(tenant, c.id, c.ownerId, c.deptPath),
+            ...activityIndex(tenant, c.id, c.createdAt),
             ...c,
             searchTokens: tokens,
           },

@@ -20,6 +20,8 @@ import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, requireWrite, resolveViewer, scopeConditions, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence } from "../settings/settings.ts";
+import { replanMarker } from "../reminders/repository.ts";
+import { openTasksOf } from "../tasks/view.ts";
 import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "../orders/present.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
 import { conditionsOf, matches } from "./filters.ts";
@@ -228,6 +230,7 @@ export async function patchCustomer(
   const tokens = searchTokens(after.name as string, after.code as string);
   await updateCustomer(caller.tenant, before, { set, remove, tokens }, [
     customerAudit(caller, "update", id, at, image(toCustomer(before)), after, requestId),
+    replanMarker(caller.tenant, id, at), // reminder rules look at the changed customer again on the next tick
   ]);
   return { ...present(after, v), ...(await classified(caller.tenant, id)) };
 }
@@ -336,7 +339,7 @@ export async function customer360(caller: Caller, id: string) {
     orders: latestOrders(items),
     receivables: receivablesOf(items),
     interactions: latestInteractions(items),
-    openTasks: [],
+    openTasks: openTasksOf(items),
     categories: customer.categories ?? {},
     valueScore:
       customer.valueScore === undefined ? null : { score: customer.valueScore, factors: customer.valueFactors ?? {} },
