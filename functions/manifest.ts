@@ -165,6 +165,45 @@ export const httpFunctions = {
     table: "read",
     routes: [r("GET", "/v1/reports/sales"), r("GET", "/v1/reports/top-customers")],
   },
+  classification: {
+    entry: "functions/http/classification.ts",
+    table: "readwrite",
+    routes: [
+      r("GET", "/v1/classification/schemes"),
+      r("POST", "/v1/classification/schemes"),
+      r("GET", "/v1/classification/schemes/{id}"),
+      r("PUT", "/v1/classification/schemes/{id}"),
+      r("POST", "/v1/classification/schemes/{id}/preview"),
+      r("POST", "/v1/classification/schemes/{id}/apply"),
+      r("GET", "/v1/classification/schemes/{id}/distribution"),
+      r("GET", "/v1/classification/value-model"),
+      r("PUT", "/v1/classification/value-model"),
+      r("GET", "/v1/classification/pyramid"),
+      r("GET", "/v1/customers/{id}/categories"),
+    ],
+    sendsTo: ["jobs"],
+  },
+  tasks: {
+    entry: "functions/http/tasks.ts",
+    table: "readwrite",
+    routes: [r("POST", "/v1/tasks"), r("GET", "/v1/tasks"), r("GET", "/v1/tasks/{id}"), r("PATCH", "/v1/tasks/{id}")],
+  },
+  reminderRules: {
+    entry: "functions/http/reminder-rules.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/reminder-rules"),
+      r("GET", "/v1/reminder-rules"),
+      r("GET", "/v1/reminder-rules/{id}"),
+      r("PUT", "/v1/reminder-rules/{id}"),
+      r("DELETE", "/v1/reminder-rules/{id}"),
+    ],
+  },
+  notifications: {
+    entry: "functions/http/notifications.ts",
+    table: "readwrite",
+    routes: [r("GET", "/v1/notifications"), r("PATCH", "/v1/notifications/{id}")],
+  },
 } as const satisfies Record<string, HttpFunctionDef>;
 
 export const queues = {
@@ -195,10 +234,31 @@ export const queues = {
     maxReceiveCount: 5,
     sendsTo: ["jobs"],
   },
+  /** Nightly per-tenant sweeps: one tick starts each tenant's job of the day (classification refresh, dormancy). */
+  nightly: {
+    worker: "functions/workers/nightly-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 120,
+    batchSize: 1,
+    maxReceiveCount: 3,
+    sendsTo: ["jobs"],
+  },
+  /** Reminder ticks: a schedule tick fans out one message per tenant; a tenant's run continues itself when long. */
+  reminders: {
+    worker: "functions/workers/reminders-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 120,
+    batchSize: 1,
+    maxReceiveCount: 5,
+    sendsTo: ["reminders"],
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const schedules = {
   heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
+  /** 02:30 in Asia/Shanghai (18:30 UTC): each tenant's classification refresh and dormancy check. */
+  classification: { expression: "cron(30 18 * * ? *)", queue: "nightly", message: { kind: "classification" } },
+  reminders: { expression: "rate(3 minutes)", queue: "reminders", message: { kind: "tick" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [

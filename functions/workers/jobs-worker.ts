@@ -1,5 +1,6 @@
 // The jobs queue's worker: one message = one job to start or continue; dispatched by the job's type to its runner.
 // A new kind of job (classification apply, imports, exports, backups) adds its type and its runner to RUNNERS.
+import { runClassify } from "../../shared/domain/classification/recompute.ts";
 import { processJobMessage, type JobDeps, type JobRunner } from "../../shared/domain/jobs/runner.ts";
 import { JobMessageSchema, type JobType } from "../../shared/domain/jobs/schemas.ts";
 import { sendToJobsQueue } from "../../shared/domain/jobs/service.ts";
@@ -16,6 +17,7 @@ export const RUNNERS: Record<JobType, JobRunner> = {
   import: runImport,
   export: runExport,
   "batch-update": runBatchUpdate,
+  classify: runClassify,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

@@ -23,6 +23,7 @@ import {
   LeaseLostError,
   outcomeItems,
   releaseLease,
+  saveJobCursor,
 } from "./repository.ts";
 import type { JobItem, JobMessage, JobType } from "./schemas.ts";
 
@@ -44,6 +45,8 @@ export interface JobRun {
   ): Promise<"recorded" | "already">;
   /** Stores progress (percent) so far. */
   checkpoint(): Promise<void>;
+  /** Stores where a paging job continues; a later run finds it as `job.cursor`. */
+  saveCursor(cursor: unknown): Promise<void>;
   /**
    * For runners that store their own progress (a chunk's outcomes written with its checkpoint, no per-item marker):
    * the job's processed items, counters and total as now stored, so the finish and checkpoints agree with them.
@@ -188,6 +191,10 @@ class Run implements JobRun {
     }
     this.tally.add(o.counter, error);
     return "recorded";
+  }
+
+  async saveCursor(cursor: unknown): Promise<void> {
+    await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, this.tally.percent(this.job.total));
   }
 
   async checkpoint(): Promise<void> {
