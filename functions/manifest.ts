@@ -136,6 +136,30 @@ export const httpFunctions = {
       r("POST", "/v1/orders/{id}/{action}"),
     ],
   },
+  imports: {
+    entry: "functions/http/imports.ts",
+    table: "readwrite",
+    buckets: { uploads: "readwrite" },
+    routes: [
+      r("POST", "/v1/imports"),
+      r("GET", "/v1/imports"),
+      r("GET", "/v1/imports/{id}"),
+      r("GET", "/v1/imports/templates/{entity}"),
+    ],
+  },
+  exports: {
+    entry: "functions/http/exports.ts",
+    table: "readwrite",
+    buckets: { uploads: "read" },
+    sendsTo: ["jobs"],
+    routes: [r("POST", "/v1/exports"), r("GET", "/v1/exports"), r("GET", "/v1/exports/{id}")],
+  },
+  batchUpdates: {
+    entry: "functions/http/batch-updates.ts",
+    table: "readwrite",
+    sendsTo: ["jobs"],
+    routes: [r("POST", "/v1/batch-updates")],
+  },
   salesReports: {
     entry: "functions/http/reports-sales.ts",
     table: "read",
@@ -152,6 +176,45 @@ export const httpFunctions = {
     ],
     sendsTo: ["jobs"],
     buckets: { backups: "read" },
+  },
+  classification: {
+    entry: "functions/http/classification.ts",
+    table: "readwrite",
+    routes: [
+      r("GET", "/v1/classification/schemes"),
+      r("POST", "/v1/classification/schemes"),
+      r("GET", "/v1/classification/schemes/{id}"),
+      r("PUT", "/v1/classification/schemes/{id}"),
+      r("POST", "/v1/classification/schemes/{id}/preview"),
+      r("POST", "/v1/classification/schemes/{id}/apply"),
+      r("GET", "/v1/classification/schemes/{id}/distribution"),
+      r("GET", "/v1/classification/value-model"),
+      r("PUT", "/v1/classification/value-model"),
+      r("GET", "/v1/classification/pyramid"),
+      r("GET", "/v1/customers/{id}/categories"),
+    ],
+    sendsTo: ["jobs"],
+  },
+  tasks: {
+    entry: "functions/http/tasks.ts",
+    table: "readwrite",
+    routes: [r("POST", "/v1/tasks"), r("GET", "/v1/tasks"), r("GET", "/v1/tasks/{id}"), r("PATCH", "/v1/tasks/{id}")],
+  },
+  reminderRules: {
+    entry: "functions/http/reminder-rules.ts",
+    table: "readwrite",
+    routes: [
+      r("POST", "/v1/reminder-rules"),
+      r("GET", "/v1/reminder-rules"),
+      r("GET", "/v1/reminder-rules/{id}"),
+      r("PUT", "/v1/reminder-rules/{id}"),
+      r("DELETE", "/v1/reminder-rules/{id}"),
+    ],
+  },
+  notifications: {
+    entry: "functions/http/notifications.ts",
+    table: "readwrite",
+    routes: [r("GET", "/v1/notifications"), r("PATCH", "/v1/notifications/{id}")],
   },
 } as const satisfies Record<string, HttpFunctionDef>;
 
@@ -171,7 +234,35 @@ export const queues = {
     batchSize: 1,
     maxReceiveCount: 5,
     sendsTo: ["jobs"],
-    buckets: { backups: "readwrite" },
+    /** Imports read uploads and write error reports; exports write their files; backups read and write theirs. */
+    buckets: { uploads: "readwrite", backups: "readwrite" },
+  },
+  /** S3 ObjectCreated under imports/ in the uploads bucket: each object starts one import job on the jobs queue. */
+  imports: {
+    worker: "functions/workers/imports-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 30,
+    batchSize: 10,
+    maxReceiveCount: 5,
+    sendsTo: ["jobs"],
+  },
+  /** Nightly per-tenant sweeps: one tick starts each tenant's job of the day (classification refresh, dormancy). */
+  nightly: {
+    worker: "functions/workers/nightly-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 120,
+    batchSize: 1,
+    maxReceiveCount: 3,
+    sendsTo: ["jobs"],
+  },
+  /** Reminder ticks: a schedule tick fans out one message per tenant; a tenant's run continues itself when long. */
+  reminders: {
+    worker: "functions/workers/reminders-worker.ts",
+    table: "readwrite",
+    timeoutSeconds: 120,
+    batchSize: 1,
+    maxReceiveCount: 5,
+    sendsTo: ["reminders"],
   },
   /** The nightly backup tick: finds the tenants and starts one backup job each (the jobs worker runs them). */
   backups: {
@@ -188,10 +279,13 @@ export const schedules = {
   heartbeat: { expression: "rate(5 minutes)", queue: "health", message: { kind: "heartbeat" } },
   /** 19:00 UTC = 03:00 in China: every tenant's backup, then its restore drill. */
   backup: { expression: "cron(0 19 * * ? *)", queue: "backups", message: { kind: "nightly" } },
+  /** 02:30 in Asia/Shanghai (18:30 UTC): each tenant's classification refresh and dormancy check. */
+  classification: { expression: "cron(30 18 * * ? *)", queue: "nightly", message: { kind: "classification" } },
+  reminders: { expression: "rate(3 minutes)", queue: "reminders", message: { kind: "tick" } },
 } as const satisfies Record<string, ScheduleDef>;
 
 export const s3Notifications: readonly S3NotificationDef[] = [
-  { bucket: "uploads", prefix: "imports/", queue: "health" },
+  { bucket: "uploads", prefix: "imports/", queue: "imports" },
 ];
 
 export type HttpFunctionName = keyof typeof httpFunctions;

@@ -1,8 +1,12 @@
 // The jobs queue's worker: one message = one job to start or continue; dispatched by the job's type to its runner.
 // A new kind of job (classification apply, imports, exports, backups) adds its type and its runner to RUNNERS.
+import { runClassify } from "../../shared/domain/classification/recompute.ts";
 import { processJobMessage, type JobDeps, type JobRunner } from "../../shared/domain/jobs/runner.ts";
 import { JobMessageSchema, type JobType } from "../../shared/domain/jobs/schemas.ts";
 import { sendToJobsQueue } from "../../shared/domain/jobs/service.ts";
+import { runBatchUpdate } from "../../shared/domain/exports/batch-update.ts";
+import { runExport } from "../../shared/domain/exports/runner.ts";
+import { runImport } from "../../shared/domain/imports/runner.ts";
 import { runHandover } from "../../shared/domain/org/handover.ts";
 import { runBackup } from "../../shared/domain/backups/backup.ts";
 import { runDrill, runReplace } from "../../shared/domain/backups/restore.ts";
@@ -15,6 +19,10 @@ export const RUNNERS: Record<JobType, JobRunner> = {
   backup: runBackup,
   "backup-drill": runDrill,
   "backup-restore": runReplace,
+  import: runImport,
+  export: runExport,
+  "batch-update": runBatchUpdate,
+  classify: runClassify,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

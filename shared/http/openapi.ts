@@ -48,6 +48,21 @@ import {
   PaymentSchema,
 } from "../domain/orders/schemas.ts";
 import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
+import { ExportStartSchema, ImportStartSchema, ListQuerySchema } from "../domain/imports/schemas.ts";
+import { BatchUpdateSchema } from "../domain/exports/batch-update.ts";
+import {
+  HistoryQuerySchema,
+  PreviewInputSchema,
+  SchemeInputSchema,
+  SchemeQuerySchema,
+} from "../domain/classification/schemas.ts";
+import { ValueModelSchema } from "../domain/classification/value.ts";
+import {
+  NotificationListQuerySchema,
+  NotificationPatchSchema,
+  ReminderRuleInputSchema,
+} from "../domain/reminders/schemas.ts";
+import { TaskCreateSchema, TaskListQuerySchema, TaskPatchSchema } from "../domain/tasks/schemas.ts";
 
 interface Op {
   summary: string;
@@ -242,6 +257,114 @@ const ops: Record<string, Op> = {
     body: RestoreRequestSchema,
     response: z.object({ jobId: z.string() }),
     status: 202,
+  },
+  "POST /v1/imports": {
+    summary: "Start an import: a job waiting for its file, and a presigned PUT URL to upload it to (CSV UTF-8/GBK)",
+    body: ImportStartSchema,
+    response: z.object({
+      id: z.string(),
+      status: z.string(),
+      uploadUrl: z.string(),
+      uploadMethod: z.literal("PUT"),
+      uploadExpiresAt: z.string(),
+    }),
+    status: 201,
+  },
+  "GET /v1/imports": { summary: "Imports, newest first (an admin's: all of the tenant's)", query: ListQuerySchema },
+  "GET /v1/imports/{id}": {
+    summary: "An import's progress and counts (inserted, updated, skipped, failed); errorReportUrl when rows failed",
+    response: JobSchema.extend({ errorReportUrl: z.string().optional(), encoding: z.string().optional() }),
+  },
+  "GET /v1/imports/templates/{entity}": { summary: "The CSV template of an entity (UTF-8 with BOM)" },
+  "POST /v1/exports": {
+    summary: "Start an export of the customers the caller may see (masked as the API shows them)",
+    body: ExportStartSchema,
+    response: JobSchema,
+    status: 202,
+  },
+  "GET /v1/exports": { summary: "Exports, newest first", query: ListQuerySchema },
+  "GET /v1/exports/{id}": {
+    summary: "An export's status; downloadUrl once it has succeeded",
+    response: JobSchema.extend({ downloadUrl: z.string().optional() }),
+  },
+  "POST /v1/batch-updates": {
+    summary: "Apply one patch (owner, level, stage, industry, tags) to every customer matching a filter, as a job",
+    body: BatchUpdateSchema,
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
+  "GET /v1/classification/schemes": { summary: "Every classification scheme, built-in and custom (current versions)" },
+  "POST /v1/classification/schemes": {
+    summary:
+      "Create a custom scheme: {id, name, rules: [{value, when}], default} (admin, manager); 400 names a bad rule",
+    body: SchemeInputSchema,
+    status: 201,
+  },
+  "GET /v1/classification/schemes/{id}": { summary: "A scheme, or an earlier version of it", query: SchemeQuerySchema },
+  "PUT /v1/classification/schemes/{id}": {
+    summary: "Replace a scheme's rules as a new version (admin, manager; the previous version stays readable)",
+    body: SchemeInputSchema,
+    ifMatch: true,
+  },
+  "POST /v1/classification/schemes/{id}/preview": {
+    summary: "Counts per category now and under the scheme (or a proposed rule set), and a sample that would move",
+    body: PreviewInputSchema,
+  },
+  "POST /v1/classification/schemes/{id}/apply": {
+    summary: "Recompute every customer's classification as a background job (admin, manager)",
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
+  "GET /v1/classification/schemes/{id}/distribution": {
+    summary: "Count and revenue per category of the customers in the caller's scope, kept at write time",
+  },
+  "GET /v1/classification/value-model": { summary: "The tenant's value score model" },
+  "PUT /v1/classification/value-model": {
+    summary: "Replace the value score model (admin, manager)",
+    body: ValueModelSchema,
+  },
+  "GET /v1/classification/pyramid": { summary: "The value pyramid (top / next / base) over the caller's scope" },
+  "GET /v1/customers/{id}/categories": {
+    summary: "A customer's categories at a time (`at`, default now) and their change history",
+    query: HistoryQuerySchema,
+  },
+  "POST /v1/tasks": {
+    summary: "Create a follow-up task of a customer in scope (optionally a contact or order of it)",
+    body: TaskCreateSchema,
+    status: 201,
+    idempotent: true,
+  },
+  "GET /v1/tasks": {
+    summary: "Tasks of a customer, or of an assignee (default: the caller), by status and due window (in scope)",
+    query: TaskListQuerySchema,
+  },
+  "GET /v1/tasks/{id}": { summary: "Read a task (404 when its customer is outside the caller's scope)" },
+  "PATCH /v1/tasks/{id}": {
+    summary: 'Complete (status "done"), snooze (snoozeUntil), reassign (assigneeId) or edit a task',
+    body: TaskPatchSchema,
+    ifMatch: true,
+  },
+  "POST /v1/reminder-rules": {
+    summary: "Create a reminder rule: when (condition), trigger, assignee, channels (admin)",
+    body: ReminderRuleInputSchema,
+    status: 201,
+    idempotent: true,
+  },
+  "GET /v1/reminder-rules": { summary: "The tenant's reminder rules (webhook secrets hidden)" },
+  "GET /v1/reminder-rules/{id}": { summary: "Read a reminder rule" },
+  "PUT /v1/reminder-rules/{id}": {
+    summary: "Replace a reminder rule (admin); a new when or trigger re-plans it",
+    body: ReminderRuleInputSchema,
+    ifMatch: true,
+  },
+  "DELETE /v1/reminder-rules/{id}": { summary: "Delete a reminder rule (admin)", status: 204 },
+  "GET /v1/notifications": {
+    summary: "The caller's own reminders inbox, newest first",
+    query: NotificationListQuerySchema,
+  },
+  "PATCH /v1/notifications/{id}": {
+    summary: "Mark one of the caller's notifications read or unread",
+    body: NotificationPatchSchema,
   },
   "GET /v1/settings": { summary: "Tenant settings" },
   "PUT /v1/settings": { summary: "Change tenant settings (admin)", body: SettingsPutSchema, ifMatch: true },

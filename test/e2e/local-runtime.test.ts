@@ -109,23 +109,27 @@ describe("local routes", () => {
 });
 
 describe("events reach the worker", () => {
-  it("delivers a file dropped under imports/ in the uploads bucket to the health worker", async () => {
+  it("delivers a file dropped under imports/<tenant>/ in the uploads bucket to the import worker", async () => {
     const s3 = new S3Client({
       forcePathStyle: true,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
-    const key = `imports/${uniqueTenant()}/customers 2024 (1).csv`;
+    const tenant = uniqueTenant();
+    const key = `imports/${tenant}/customers 2024 (1).csv`;
     const body = "name\nACME\n";
     await s3.send(new PutObjectCommand({ Bucket: local.uploadsBucket, Key: key, Body: body, ContentType: "text/csv" }));
 
-    const item = await eventually(
-      () => getHealth("s3"),
-      (h) => h?.detail.key === key,
-      `the health item of ${key}`,
+    const admin = api(await mintToken({ tenant, roles: ["admin"] }));
+    const list = await eventually(
+      async () => (await admin.get("/v1/imports")).body,
+      (b) => b?.items?.[0]?.status === "succeeded",
+      `the import of ${key}`,
     );
-    expect(item).toMatchObject({
-      detail: { bucket: local.uploadsBucket, key, eventName: "ObjectCreated:Put", size: Buffer.byteLength(body) },
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0]).toMatchObject({
+      params: { fileName: "customers 2024 (1).csv", source: "s3-drop" },
+      counts: { inserted: 1 },
     });
   });
 

@@ -37,6 +37,14 @@ export const customerKeys = {
   searchPk: (tenant: string, token: string) => `T#${tenant}#SRCH#${Array.from(token)[0] ?? ""}`,
   searchGsiSk: (token: string, id: string) => `${token}#${id}`,
 
+  /**
+   * GSI3 on the profile (search tokens use GSI3 too, under other partitions): the tenant's customers by their last
+   * activity (created, order approved, interaction, follow-up completed), sharded like GSI1. Reminder ticks read a
+   * range of it (`inactive since before the cutoff`) instead of scanning customers.
+   */
+  activityPk: (tenant: string, shard: number) => `T#${tenant}#CUSTACT#${shard}`,
+  activitySk: (at: string, id: string) => `${at}#${id}`,
+
   /** Uniqueness guards, one item per taken value. */
   codeGuardPk: (tenant: string, code: string) => `T#${tenant}#CUSTCODE#${code.toUpperCase()}`,
   usccGuardPk: (tenant: string, uscc: string) => `T#${tenant}#USCC#${uscc}`,

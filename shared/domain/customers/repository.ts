@@ -12,7 +12,19 @@ import type { Customer } from "./schemas.ts";
 /** A stored customer profile: the API fields plus keys and the search tokens it is indexed under. */
 export type CustomerItem = Customer & { searchTokens: string[] } & Record<string, unknown>;
 
-const KEY_ATTRS = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "entity", "searchTokens"];
+const KEY_ATTRS = [
+  "PK",
+  "SK",
+  "GSI1PK",
+  "GSI1SK",
+  "GSI2PK",
+  "GSI2SK",
+  "GSI3PK",
+  "GSI3SK",
+  "entity",
+  "searchTokens",
+  "cls",
+];
 
 /** The API view of a stored profile. */
 export function toCustomer(item: Record<string, unknown>): Customer {
@@ -88,6 +100,11 @@ function listKeys(tenant: string, id: string, ownerId: string, deptPath: string 
   };
 }
 
+/** The profile's row in the activity index (GSI3) for a last activity at `at`. */
+export function activityIndex(tenant: string, id: string, at: string): { GSI3PK: string; GSI3SK: string } {
+  return { GSI3PK: K.activityPk(tenant, K.shard(id, shards())), GSI3SK: K.activitySk(at, id) };
+}
+
 const stale = (id: string) => () =>
   new ConflictError(`customer ${id} was changed by someone else; read it again and retry with the new version`);
 
@@ -137,6 +154,7 @@ export async function insertCustomer(
             SK: K.profileSk(),
             entity: "customer",
             ...listKeys(tenant, c.id, c.ownerId, c.deptPath),
+            ...activityIndex(tenant, c.id, c.createdAt),
             ...c,
             searchTokens: tokens,
           },

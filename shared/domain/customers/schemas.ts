@@ -149,6 +149,9 @@ export const CustomerSchema = z.object({
   tags: z.array(z.string()).optional(),
   customFields: z.record(z.string(), z.unknown()).optional(),
   categories: z.record(z.string(), z.string()),
+  /** Value score 0-100 from the tenant's value model, with each factor's points. */
+  valueScore: z.number().int().min(0).max(100).optional(),
+  valueFactors: z.record(z.string(), z.number()).optional(),
   stats: z.record(z.string(), z.unknown()),
   primaryContactId: z.string().optional(),
   version: z.number().int(),

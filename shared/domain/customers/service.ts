@@ -10,15 +10,21 @@ import { type AuditAction, auditPut } from "../audit/audit.ts";
 import { toContact } from "../contacts/repository.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import { latestInteractions, presentInteractionStats } from "../interactions/view.ts";
+import { customersInCategory, reclassify } from "../classification/service.ts";
+import { readProfile } from "../classification/repository.ts";
+import { STAGE_TRANSITIONS } from "../classification/engine.ts";
+import { registerTenant } from "../tenants/registry.ts";
 import { maskRecord } from "../org/masking.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, requireWrite, resolveViewer, scopeConditions, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence } from "../settings/settings.ts";
+import { replanMarker } from "../reminders/repository.ts";
+import { openTasksOf } from "../tasks/view.ts";
 import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "../orders/present.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
-import { conditionsOf } from "./filters.ts";
+import { conditionsOf, matches } from "./filters.ts";
 import {
   binCustomer,
   type CustomerItem,
@@ -102,6 +108,17 @@ const customerAudit = (
 
 const MAX_AUTO_CODE_ATTEMPTS = 5;
 
+/** Reclassifies a customer just written and returns its categories and value score for the response. */
+async function classified(tenant: string, id: string): Promise<Partial<Customer>> {
+  await reclassify(tenant, id);
+  const item = await readProfile(tenant, id);
+  if (!item) return {};
+  return {
+    categories: item.categories ?? {},
+    ...(item.valueScore === undefined ? {} : { valueScore: item.valueScore }),
+  };
+}
+
 /** Creates a customer; numbers its code from the tenant's pattern when absent. Replays on a repeated key. */
 export async function createCustomer(
   caller: Caller,
@@ -112,6 +129,7 @@ export async function createCustomer(
   const v = await resolveViewer(caller);
   requireWrite(v);
   guardSensitive(v, input, undefined);
+  await registerTenant(caller.tenant);
   return once(idem, async (record) => {
     const settings = input.code ? undefined : await getSettings(caller.tenant);
     const ownerId = input.ownerId ?? caller.userId;
@@ -148,6 +166,7 @@ export async function createCustomer(
       ].filter((x) => x !== undefined);
       try {
         await insertCustomer(caller.tenant, customer, searchTokens(customer.name, customer.code), extras);
+        Object.assign(body, await classified(caller.tenant, customer.id));
         return result;
       } catch (err) {
         const codeTaken = err instanceof ConflictError && err.errors?.[0]?.path === "code";
@@ -196,6 +215,12 @@ export async function patchCustomer(
       { path: "uscc", message: "a unified social credit code applies to enterprises" },
     ]);
   }
+  if (typeof set.stage === "string" && !STAGE_TRANSITIONS[before.stage]?.includes(set.stage)) {
+    throw new ConflictError(
+      `a customer cannot move from stage ${before.stage} to ${set.stage}; from ${before.stage} it may move to ` +
+        (STAGE_TRANSITIONS[before.stage] ?? []).join(", "),
+    );
+  }
   if (typeof set.ownerId === "string") Object.assign(set, await departmentOf(v, set.ownerId));
   if (!Object.keys(set).length && !remove.length) return present(before, v);
   const at = new Date().toISOString();
@@ -205,8 +230,9 @@ export async function patchCustomer(
   const tokens = searchTokens(after.name as string, after.code as string);
   await updateCustomer(caller.tenant, before, { set, remove, tokens }, [
     customerAudit(caller, "update", id, at, image(toCustomer(before)), after, requestId),
+    replanMarker(caller.tenant, id, at), // reminder rules look at the changed customer again on the next tick
   ]);
-  return present(after, v);
+  return { ...present(after, v), ...(await classified(caller.tenant, id)) };
 }
 
 /** Moves a customer to the recycle bin (If-Match optional: when given it must be current). */
@@ -234,6 +260,7 @@ export async function deleteCustomer(
   await binCustomer(caller.tenant, before, { at, by: caller.userId }, [
     customerAudit(caller, "delete", id, at, image(toCustomer(before)), after, requestId),
   ]);
+  await reclassify(caller.tenant, id);
   return present(after, v);
 }
 
@@ -250,7 +277,7 @@ export async function restoreCustomer(caller: Caller, id: string, requestId?: st
   await unbinCustomer(caller.tenant, before, { at, by: caller.userId }, [
     customerAudit(caller, "restore", id, at, image(toCustomer(before)), after, requestId),
   ]);
-  return present(after, v);
+  return { ...present(after, v), ...(await classified(caller.tenant, id)) };
 }
 
 /**
@@ -276,6 +303,12 @@ export async function listCustomers(caller: Caller, q: CustomerListQuery) {
     const query = normalizeQuery(q.q);
     if (!query) return { items: [], nextCursor: null };
     page = await searchCustomers(caller.tenant, query, [...conditionsOf(q, false), ...scoped], limit, state as never);
+  } else if (q.category) {
+    // Membership index: one Query per shard of the category's partitions, narrowed to the viewer's scope.
+    const i = q.category.indexOf(":");
+    const rest = conditionsOf({ ...q, category: undefined }, false);
+    const res = await customersInCategory(v, q.category.slice(0, i), q.category.slice(i + 1), limit, state as never);
+    page = { items: res.items.filter((c) => matches(c, rest)), state: res.state };
   } else if (v.scope === "own") {
     if (q.owner && q.owner !== v.userId) return { items: [], nextCursor: null };
     page = await listByOwner(caller.tenant, v.userId, conditionsOf(q, true), limit, state as never);
@@ -306,8 +339,9 @@ export async function customer360(caller: Caller, id: string) {
     orders: latestOrders(items),
     receivables: receivablesOf(items),
     interactions: latestInteractions(items),
-    openTasks: [],
+    openTasks: openTasksOf(items),
     categories: customer.categories ?? {},
-    valueScore: null,
+    valueScore:
+      customer.valueScore === undefined ? null : { score: customer.valueScore, factors: customer.valueFactors ?? {} },
   };
 }

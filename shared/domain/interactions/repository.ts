@@ -6,6 +6,7 @@ import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError, ValidationError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
+import { activityIndex } from "../customers/repository.ts";
 import { interactionKeys as K } from "./keys.ts";
 import type { Dims, Interaction } from "./schemas.ts";
 import { isZero, type Tally } from "./stats.ts";
@@ -89,7 +90,11 @@ function profileStats(
     names["#li"] = "lastInteractionAt";
     values[":at"] = last.at;
     if (last.advance) {
-      set = "SET #st.#li = :at ";
+      // The activity index (reminders' inactivity) moves with it.
+      const act = activityIndex(tenant, customerId, last.at);
+      values[":g3pk"] = act.GSI3PK;
+      values[":g3sk"] = act.GSI3SK;
+      set = "SET #st.#li = :at, GSI3PK = :g3pk, GSI3SK = :g3sk ";
       cond += " AND (attribute_not_exists(#st.#li) OR #st.#li < :at)";
     } else {
       cond += " AND #st.#li >= :at";

@@ -1,6 +1,7 @@
 // Interaction use cases: record, read, list and resolve/reopen a customer's interactions. Each write moves the
 // customer's stats and its satisfaction rollup cell in the same transaction, with its audit entry.
 // adapter --> (use case) --> domain & repositories
+import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
@@ -114,6 +115,7 @@ export async function createInteraction(
           { at, advance: advancesLast(stored, at) },
           extras,
         );
+        await reclassify(caller.tenant, customerId);
         return result;
       } catch (err) {
         if (!(err instanceof ProfileMoved) || attempt >= CREATE_ATTEMPTS) throw err;
@@ -187,5 +189,6 @@ export async function patchInteraction(
   await replaceInteraction(caller.tenant, before, next, dims, stateDelta(before.state, next.state), [
     audit(caller, "update", next, before, requestId),
   ]);
+  await reclassify(caller.tenant, customerId);
   return next;
 }

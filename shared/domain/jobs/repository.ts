@@ -31,7 +31,8 @@ export class AlreadyRecordedError extends Error {
   }
 }
 
-const LEASE_ATTRS = ["PK", "SK", "entity", "leaseOwner", "leaseUntil"];
+/** Not part of the API view: keys, the lease, and a runner's own resume point (`state`, `cursor`). */
+const LEASE_ATTRS = ["PK", "SK", "GSI1PK", "GSI1SK", "entity", "leaseOwner", "leaseUntil", "state", "cursor"];
 
 /** The API view of a stored job. */
 export function toJob(item: JobItem | Record<string, unknown>): Job {
@@ -220,6 +221,21 @@ export async function checkpointJob(tenant: string, id: string, owner: string, p
     expression: "SET #percent = :p, updatedAt = :at ADD #version :one",
     names: { "#percent": "percent" },
     values: { ":p": percent, ":at": new Date().toISOString(), ":one": 1 },
+  });
+}
+
+/** Stores where a paging job continues (with its percent), fenced by the lease like every other change. */
+export async function saveJobCursor(
+  tenant: string,
+  id: string,
+  owner: string,
+  cursor: unknown,
+  percent: number,
+): Promise<void> {
+  await leasedUpdate(tenant, id, owner, {
+    expression: "SET #cursor = :c, #percent = :p, updatedAt = :at ADD #version :one",
+    names: { "#cursor": "cursor", "#percent": "percent" },
+    values: { ":c": cursor ?? null, ":p": percent, ":at": new Date().toISOString(), ":one": 1 },
   });
 }
 

@@ -23,6 +23,7 @@ import {
   LeaseLostError,
   outcomeItems,
   releaseLease,
+  saveJobCursor,
 } from "./repository.ts";
 import type { JobItem, JobMessage, JobType } from "./schemas.ts";
 
@@ -44,6 +45,18 @@ export interface JobRun {
   ): Promise<"recorded" | "already">;
   /** Stores progress (percent) so far. */
   checkpoint(): Promise<void>;
+  /** Stores where a paging job continues; a later run finds it as `job.cursor`. */
+  saveCursor(cursor: unknown): Promise<void>;
+  /**
+   * For runners that store their own progress (a chunk's outcomes written with its checkpoint, no per-item marker):
+   * the job's processed items, counters and total as now stored, so the finish and checkpoints agree with them.
+   */
+  setProgress?(p: { processed: number; counts: Record<string, number>; total: number }): void;
+}
+
+/** Thrown by a runner when the job cannot succeed (a bad file): the job fails with this reason, shown as it is. */
+export class JobFailedError extends Error {
+  override readonly name = "JobFailedError";
 }
 
 /** Works on a job until it is done or the time is short; "paused" continues it in a new message. */
@@ -109,6 +122,11 @@ export async function processJobMessage(
       logger.warn("lost the job's lease; another delivery carries it on", { jobId });
       return "busy";
     }
+    if (err instanceof JobFailedError) {
+      await failJob(tenant, jobId, err.message);
+      logger.info("job failed", { jobId, reason: err.message });
+      return "failed";
+    }
     await releaseLease(tenant, jobId, owner).catch((e: unknown) =>
       logger.warn("could not release the job's lease; it expires on its own", { jobId, error: e as Error }),
     );
@@ -145,6 +163,14 @@ class Run implements JobRun {
     return timeIsShort(this.context.getRemainingTimeInMillis());
   }
 
+  private total: number | undefined;
+
+  setProgress(p: { processed: number; counts: Record<string, number>; total: number }): void {
+    this.tally.processed = p.processed;
+    Object.assign(this.tally.counts, p.counts);
+    this.total = p.total;
+  }
+
   async record(
     o: { kind: string; itemId: string; counter: string; error?: string },
     write?: (extras: GuardedItem[]) => Promise<void>,
@@ -167,7 +193,11 @@ class Run implements JobRun {
     return "recorded";
   }
 
+  async saveCursor(cursor: unknown): Promise<void> {
+    await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, this.tally.percent(this.job.total));
+  }
+
   async checkpoint(): Promise<void> {
-    await checkpointJob(this.tenant, this.job.id, this.owner, this.tally.percent(this.job.total));
+    await checkpointJob(this.tenant, this.job.id, this.owner, this.tally.percent(this.total ?? this.job.total));
   }
 }

@@ -2,7 +2,16 @@
 import { z } from "zod";
 
 /** Job types the jobs worker knows; a new kind of job adds its name here and its runner in the worker. */
-export const JOB_TYPES = ["handover", "backup", "backup-drill", "backup-restore"] as const;
+export const JOB_TYPES = [
+  "handover",
+  "classify",
+  "import",
+  "export",
+  "batch-update",
+  "backup",
+  "backup-drill",
+  "backup-restore",
+] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
@@ -47,6 +56,8 @@ export type JobItem = Job & {
   leaseOwner?: string;
   /** Epoch milliseconds after which the lease is free again (the holder's Lambda deadline plus a margin). */
   leaseUntil?: number;
+  /** Where a paging job continues (its own shape; saved with `saveCursor`). */
+  cursor?: unknown;
 };
 
 /** The jobs queue's message: which job to start or continue. The job itself holds everything else. */

@@ -5,6 +5,7 @@ import { isId, newId } from "../../db/ids.ts";
 import { NotFoundError } from "../../http/errors.ts";
 import { logger } from "../../log/logger.ts";
 import { sendMessage } from "../../queue/send.ts";
+import type { GuardedItem } from "../../db/transact.ts";
 import { auditPut } from "../audit/audit.ts";
 import { resolveViewer } from "../org/viewer.ts";
 import { failJob, getJobItem, insertJob, toJob } from "./repository.ts";
@@ -32,6 +33,7 @@ export async function startJob(
   input: { type: JobType; params: Record<string, unknown>; total: number; counts?: Record<string, number> },
   requestId: string | undefined,
   send: SendJobMessage = sendToJobsQueue,
+  extras: GuardedItem[] = [],
 ): Promise<Job> {
   const at = new Date().toISOString();
   const job: Job = {
@@ -61,6 +63,7 @@ export async function startJob(
       after: { ...job },
       requestId,
     }),
+    ...extras,
   ]);
   try {
     await send({ jobId: job.id, tenant: caller.tenant });

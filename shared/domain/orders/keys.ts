@@ -17,5 +17,8 @@ export const orderKeys = {
   scopePk: (tenant: string, shard: number) => `T#${tenant}#ORDDEPT#${shard}`,
   scopeSk: (deptPath: string, id: string) => `${deptPath}#${id}`,
   scopePrefix: (deptPath: string, tree: boolean) => (tree ? deptPath : `${deptPath}#`),
+  /** GSI3: orders by status and the time they reached it, sharded (reminders after an order reaches a status). */
+  statusPk: (tenant: string, status: string, shard: number) => `T#${tenant}#ORDSTATUS#${status}#${shard}`,
+  statusSk: (at: string, id: string) => `${at}#${id}`,
   shard: (id: string, shards: number) => shardOf(id, shards),
 };

@@ -6,6 +6,7 @@ import { mergedQuery, type Filter, type ShardCursor } from "../../db/sharded.ts"
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
+import { activityIndex } from "../customers/repository.ts";
 import { orderKeys as K } from "./keys.ts";
 import type { OrderRecord } from "./present.ts";
 
@@ -20,6 +21,9 @@ function indexKeys(tenant: string, o: OrderRecord) {
     GSI2PK: K.ownerPk(tenant, o.ownerId),
     GSI2SK: o.id,
     ...(o.deptPath ? { GSI4PK: K.scopePk(tenant, shard), GSI4SK: K.scopeSk(o.deptPath, o.id) } : {}),
+    // By status and when the order reached it: reminders "n days after an order reaches a status" read a range.
+    GSI3PK: K.statusPk(tenant, o.status, shard),
+    GSI3SK: K.statusSk(o.history.at(-1)?.at ?? o.createdAt, o.id),
   };
 }
 
@@ -41,6 +45,8 @@ export function toOrder(item: Record<string, unknown>): OrderRecord {
     GSI2PK: _c,
     GSI2SK: _d,
     GSI4PK: _e,
+    GSI3PK: _g3p,
+    GSI3SK: _g3s,
     GSI4SK: _f,
     entity: _g,
     ...o
@@ -85,6 +91,13 @@ export function statsUpdate(tenant: string, customerId: string, c: StatsChange):
     values[`:a${n}`] = v;
     sets.push(`#st.#a${n} = if_not_exists(#st.#a${n}, :a${n})`);
     n++;
+  }
+  if (c.set?.lastOrderAt) {
+    // An approval is activity: the reminders' activity index (GSI3) moves with lastOrderAt.
+    const act = activityIndex(tenant, customerId, c.set.lastOrderAt);
+    values[":g3pk"] = act.GSI3PK;
+    values[":g3sk"] = act.GSI3SK;
+    sets.push("GSI3PK = :g3pk", "GSI3SK = :g3sk");
   }
   let condition = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
   if (c.receivableAtMost !== undefined) {

@@ -2,6 +2,7 @@
 // status machine's actions and payments. Each write carries, in one transaction, the order, the customer's stats
 // (UpdateItem ADD/SET on `stats.*` only), the sales rollups and the audit entry.
 // adapter --> (use case) --> domain & repositories
+import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { isId, newId } from "../../db/ids.ts";
@@ -291,6 +292,7 @@ export async function actOnOrder(
   if (stats) extras.push(statsUpdate(caller.tenant, customer.id, stats));
   if (revenueDelta) extras.push(...salesRollups(caller.tenant, after, customer, revenueDelta, action === "approve"));
   await writeOrder(caller.tenant, after, order.version, extras);
+  if (stats) await reclassify(caller.tenant, customer.id);
   return presentOrder(after);
 }
 
@@ -329,6 +331,7 @@ export async function addPayment(caller: Caller, id: string, input: PaymentInput
     orderAudit(caller, after, order, requestId),
     statsUpdate(caller.tenant, customer.id, { add: { paidAmount: input.amount, receivable: -input.amount } }),
   ]);
+  await reclassify(caller.tenant, customer.id);
   return presentOrder(after);
 }
 

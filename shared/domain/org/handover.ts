@@ -4,6 +4,7 @@
 // resumed run simply queries from the top again.
 // adapter --> (use case) --> domain & repositories
 import { z } from "zod";
+import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { ConflictError, ValidationError } from "../../http/errors.ts";
@@ -19,6 +20,8 @@ import {
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 import type { JobRun, JobRunner } from "../jobs/runner.ts";
 import { type SendJobMessage, startJob } from "../jobs/service.ts";
+import { countOpenTasksOf, getTaskItem, queryByAssignee, replaceTask } from "../tasks/repository.ts";
+import type { Task } from "../tasks/schemas.ts";
 import { searchTokens } from "../validation/index.ts";
 import { getUserRecord } from "./repository.ts";
 import type { User } from "./schemas.ts";
@@ -53,7 +56,8 @@ export async function startHandover(
       { path: "toUserId", message: "must be another user than the one handing over" },
     ]);
   }
-  const total = await countCustomersOf(caller.tenant, fromUserId);
+  const total =
+    (await countCustomersOf(caller.tenant, fromUserId)) + (await countOpenTasksOf(caller.tenant, fromUserId));
   const job = await startJob(
     caller,
     { type: "handover", params: { fromUserId, toUserId: input.toUserId }, total },
@@ -78,10 +82,10 @@ type Step = (ctx: HandoverContext) => Promise<"done" | "paused">;
 
 /**
  * The handover's steps, in order. Each is resumable on its own (it finds its remaining work by querying an owner
- * index), so a resumed run starts again at the first step; a finished step costs one empty Query. Open tasks (a later
- * issue) join as a second step of kind "task" over their owner index, and their count joins the job's total.
+ * index), so a resumed run starts again at the first step; a finished step costs one empty Query. Open tasks follow
+ * the customers as a second step of kind "task" over their assignee index; their count is part of the job's total.
  */
-const HANDOVER_STEPS: readonly Step[] = [moveCustomers];
+const HANDOVER_STEPS: readonly Step[] = [moveCustomers, moveTasks];
 
 /** The jobs worker's runner for "handover" jobs. */
 export const runHandover: JobRunner = async (run) => {
@@ -178,6 +182,80 @@ async function writeMove(ctx: HandoverContext, before: CustomerItem, extras: Gua
     }),
     ...extras,
   ]);
+  // The customer's classification cells and membership follow its new owner and department.
+  await reclassify(run.tenant, before.id);
+}
+
+/**
+ * Pages the from-user's open tasks (assignee index) and reassigns each to the to-user, like customers: moved tasks
+ * leave the index, so a pass that changed something starts again from the top and a pass that changed nothing ends.
+ */
+async function moveTasks(ctx: HandoverContext): Promise<"done" | "paused"> {
+  const { run } = ctx;
+  let start: Record<string, unknown> | undefined;
+  let changed = false;
+  for (;;) {
+    const page = await queryByAssignee(run.tenant, ctx.fromUserId, "open", {}, HANDOVER_PAGE_SIZE, start);
+    for (const task of page.items) {
+      if (ctx.handled > 0 && run.timeIsShort()) return "paused";
+      ctx.handled += 1;
+      if ((await moveTask(ctx, task)) === "recorded") changed = true;
+    }
+    if (page.items.length) await run.checkpoint();
+    if (page.state) {
+      start = page.state;
+      continue;
+    }
+    if (!changed) return "done";
+    changed = false;
+    start = undefined;
+  }
+}
+
+/** Reassigns one open task (re-read on a conflict; skipped once it is no longer the from-user's open task). */
+async function moveTask(ctx: HandoverContext, row: Task): Promise<"recorded" | "already"> {
+  const { run } = ctx;
+  const ref = { kind: "task", itemId: row.id };
+  let current: Task | undefined = row;
+  for (let attempt = 1; ; attempt++) {
+    const before: Task | undefined = current;
+    if (!before || before.status !== "open" || before.assigneeId !== ctx.fromUserId) {
+      return run.record({ ...ref, counter: "skipped" });
+    }
+    if (attempt > MAX_MOVE_ATTEMPTS) {
+      return run.record({ ...ref, counter: "failed", error: `kept changing during the handover; hand it over again` });
+    }
+    try {
+      return await run.record({ ...ref, counter: "moved" }, async (extras) => {
+        const at = new Date().toISOString();
+        const by = run.job.createdBy;
+        const after: Task = {
+          ...before,
+          assigneeId: ctx.toUserId,
+          version: before.version + 1,
+          updatedAt: at,
+          updatedBy: by,
+        };
+        await replaceTask(run.tenant, before, after, [
+          auditPut(run.tenant, {
+            at,
+            actor: by,
+            action: "update",
+            entityType: "task",
+            entityId: before.id,
+            parentId: before.customerId,
+            before: { ...before },
+            after: { ...after },
+            requestId: run.job.id,
+          }),
+          ...extras,
+        ]);
+      });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      current = await getTaskItem(run.tenant, row.customerId, row.id);
+    }
+  }
 }
 
 export { countCustomersOf };

@@ -1,5 +1,6 @@
 // Unit tests for the handover against a mocked DynamoDB: who may start one, the job it creates and queues, and how the
 // runner moves, retries and skips customers (with a hand-made JobRun, so only the handover's own logic is under test).
+import { taskKeys } from "../../../shared/domain/tasks/keys.ts";
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -57,18 +58,24 @@ describe("starting a handover", () => {
     expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
-  it("counts the from-user's customers on the owner index, stores an audited queued job and queues it", async () => {
+  it("counts the from-user's customers and open tasks, stores an audited queued job and queues it", async () => {
     const caller = aCaller();
     ddbMock
       .on(QueryCommand)
       .resolvesOnce({ Count: 30, LastEvaluatedKey: { PK: "x" } })
-      .resolvesOnce({ Count: 12 });
+      .resolvesOnce({ Count: 12 })
+      .resolvesOnce({ Count: 3 });
     const send = vi.fn(async () => undefined);
 
     const { jobId } = await startHandover(caller, FROM, { toUserId: TO }, "req-9", send);
 
     const queries = ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input as QueryCommandInput);
-    expect(queries).toHaveLength(2);
+    expect(queries).toHaveLength(3);
+    expect(queries[2]).toMatchObject({
+      IndexName: "GSI2",
+      Select: "COUNT",
+      ExpressionAttributeValues: { ":pk": taskKeys.assigneePk(caller.tenant, FROM), ":open": "open#" },
+    });
     expect(queries[0]).toMatchObject({
       IndexName: "GSI2",
       Select: "COUNT",
@@ -83,7 +90,7 @@ describe("starting a handover", () => {
       id: jobId,
       type: "handover",
       status: "queued",
-      total: 42,
+      total: 45,
       processed: 0,
       percent: 0,
       counts: { moved: 0, skipped: 0, failed: 0 },
@@ -134,6 +141,7 @@ describe("the handover runner", () => {
       tenant,
       job,
       timeIsShort: opts.timeIsShort ?? (() => false),
+      saveCursor: async () => {},
       record: async (o, write) => {
         const marker: GuardedItem = { item: { ConditionCheck: { TableName: "t", Key: {}, ConditionExpression: "x" } } };
         if (write) {
@@ -199,7 +207,8 @@ describe("the handover runner", () => {
     expect(audit.changes).toEqual(["deptId", "deptPath", "ownerId"]);
     expect(tx1!.some((i) => i.ConditionCheck)).toBe(true); // the job's items ride in the same transaction
     // A second pass from the top finds nothing left: done.
-    expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(2);
+    const ownerIndexReads = ddbMock.commandCalls(QueryCommand).filter((c) => c.args[0].input.IndexName === "GSI2");
+    expect(ownerIndexReads).toHaveLength(2);
   });
 
   it("keeps a customer's department when the to-user has no record", async () => {

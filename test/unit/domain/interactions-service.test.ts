@@ -58,10 +58,14 @@ describe("recording an interaction", () => {
     const items = theTransaction();
     const p = profile(items)!;
     expect(addsOf(p)).toEqual({ "stats.interactionCount": 1, "stats.surveyCount": 1, "stats.surveyScoreSum": 4 });
-    expect(p.UpdateExpression).toMatch(/^SET #st\.#li = :at ADD /);
+    // lastInteractionAt moves, and with it the profile's row in the activity index (reminders' inactivity).
+    expect(p.UpdateExpression).toMatch(/^SET #st\.#li = :at, GSI3PK = :g3pk, GSI3SK = :g3sk ADD /);
+    expect(p.ExpressionAttributeValues![":g3sk"]).toBe(
+      `${at}#${p.Key!.SK === "PROFILE" ? String(p.Key!.PK).split("#").at(-1) : ""}`,
+    );
     expect(p.ExpressionAttributeNames).toMatchObject({ "#st": "stats", "#li": "lastInteractionAt" });
     expect(p.ExpressionAttributeValues![":at"]).toBe(at);
-    expect(touchedOf(p).every((t) => t.startsWith("stats."))).toBe(true);
+    expect(touchedOf(p).every((t) => t.startsWith("stats.") || t.startsWith("GSI3"))).toBe(true);
     expect(p.ConditionExpression).toContain("attribute_not_exists(deletedAt)");
     expect(p.ConditionExpression).toContain("< :at");
     expect(items.some((i) => i.Put?.Item?.SK === customerKeys.profileSk())).toBe(false);

@@ -1,0 +1,335 @@
+// All DynamoDB access of classification: the tenant's config partition (schemes, versions, value model), the one
+// transaction that reconciles a customer's classification, and the reads of cells, membership and history.
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../config/env.ts";
+import { TTL_ATTRIBUTE } from "../../db/table.ts";
+import { ddb } from "../../db/client.ts";
+import { shardOf } from "../../db/ids.ts";
+import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
+import { type GuardedItem, transact } from "../../db/transact.ts";
+import { ConflictError } from "../../http/errors.ts";
+import { customerKeys } from "../customers/keys.ts";
+import { replanMarker } from "../reminders/repository.ts";
+import type { CustomerItem } from "../customers/repository.ts";
+import type { Viewer } from "../org/viewer.ts";
+import { BUILT_IN_SCHEMES } from "./builtins.ts";
+import type { ReconcilePlan } from "./engine.ts";
+import { classificationKeys as K } from "./keys.ts";
+import type { Scheme } from "./schemas.ts";
+import { DEFAULT_VALUE_MODEL, type ValueModel } from "./value.ts";
+
+const table = () => env.TABLE_NAME;
+const shards = () => env.LIST_SHARDS;
+
+export interface ClassConfig {
+  /** Built-in schemes (or the tenant's stored versions of them) followed by custom schemes, by id. */
+  schemes: Scheme[];
+  model: ValueModel;
+}
+
+const strip = (item: Record<string, unknown>) => {
+  const { PK: _p, SK: _s, entity: _e, ...rest } = item;
+  return rest;
+};
+
+/** Reads the tenant's current schemes and value model: one Query of the config partition (strongly consistent). */
+export async function readConfig(tenant: string): Promise<ClassConfig> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "PK = :pk AND SK BETWEEN :a AND :b",
+        ExpressionAttributeValues: { ":pk": K.configPk(tenant), ":a": K.configFirstSk(), ":b": K.valueModelSk() },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  const stored = new Map(
+    items.filter((i) => i.entity === "scheme").map((i) => [i.id as string, strip(i) as unknown as Scheme]),
+  );
+  const model = items.find((i) => i.entity === "value-model");
+  const builtIns = BUILT_IN_SCHEMES.map((b) => stored.get(b.id) ?? b);
+  const custom = [...stored.values()].filter((s) => !s.builtIn).sort((a, b) => (a.id < b.id ? -1 : 1));
+  return {
+    schemes: [...builtIns, ...custom],
+    model: model ? (strip(model).model as ValueModel) : DEFAULT_VALUE_MODEL,
+  };
+}
+
+/** One stored version of a scheme (version 1 of a built-in scheme is the code's). */
+export async function getSchemeVersion(tenant: string, id: string, version: number): Promise<Scheme | undefined> {
+  const res = await ddb.send(
+    new GetCommand({ TableName: table(), Key: { PK: K.configPk(tenant), SK: K.versionSk(id, version) } }),
+  );
+  return res.Item ? (strip(res.Item) as unknown as Scheme) : undefined;
+}
+
+/**
+ * Stores a scheme's new current version and keeps it as a version item, conditional on the version the caller read
+ * (`expected`: undefined for a new custom scheme; 1 for the first change of a built-in scheme), with `extras`.
+ */
+export async function writeScheme(
+  tenant: string,
+  s: Scheme,
+  expected: number | undefined,
+  storedBefore: boolean,
+  extras: GuardedItem[],
+): Promise<void> {
+  const current: GuardedItem = {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: { PK: K.configPk(tenant), SK: K.schemeSk(s.id), entity: "scheme", ...s },
+        ...(storedBefore
+          ? {
+              ConditionExpression: "#v = :expected",
+              ExpressionAttributeNames: { "#v": "version" },
+              ExpressionAttributeValues: { ":expected": expected },
+            }
+          : { ConditionExpression: "attribute_not_exists(PK)" }),
+      },
+    },
+    onConditionFailed: () =>
+      storedBefore || expected !== undefined
+        ? new ConflictError(`scheme ${s.id} changed meanwhile; read it again`)
+        : new ConflictError(`scheme ${s.id} already exists`),
+  };
+  const version: GuardedItem = {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: { PK: K.configPk(tenant), SK: K.versionSk(s.id, s.version), entity: "scheme-version", ...s },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+    onConditionFailed: () => new ConflictError(`scheme ${s.id} changed meanwhile; read it again`),
+  };
+  await transact([current, version, ...extras]);
+}
+
+/** Stores the tenant's value model. */
+export async function writeValueModel(tenant: string, model: ValueModel, extras: GuardedItem[]): Promise<void> {
+  await transact([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: { PK: K.configPk(tenant), SK: K.valueModelSk(), entity: "value-model", model },
+        },
+      },
+    },
+    ...extras,
+  ]);
+}
+
+/** Kept 40 days: long past the day whose nightly job it guards. */
+const NIGHTLY_GUARD_TTL_SECONDS = 40 * 86_400;
+
+/** The guard that lets one nightly job per tenant and day start (goes into the job's own transaction). */
+export function nightlyGuard(tenant: string, day: string, onTaken: () => Error): GuardedItem {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: {
+          PK: K.configPk(tenant),
+          SK: K.nightlySk(day),
+          entity: "nightly-run",
+          day,
+          [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + NIGHTLY_GUARD_TTL_SECONDS,
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      },
+    },
+    onConditionFailed: onTaken,
+  };
+}
+
+/** A customer's profile, strongly consistent (reconciliation must see the latest stats). */
+export async function readProfile(tenant: string, id: string): Promise<CustomerItem | undefined> {
+  const res = await ddb.send(
+    new GetCommand({
+      TableName: table(),
+      Key: { PK: customerKeys.pk(tenant, id), SK: customerKeys.profileSk() },
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item as CustomerItem | undefined;
+}
+
+/** The classification snapshot moved on by another writer since it was read: read again and plan again. */
+export class StaleSnapshotError extends Error {
+  override readonly name = "StaleSnapshotError";
+}
+
+/**
+ * Writes a reconcile plan in one transaction: the profile (categories, value score, snapshot; conditional on the
+ * snapshot revision read), each distribution cell's ADD, membership puts and deletes, and history entries.
+ */
+export async function writeReconcile(
+  tenant: string,
+  customerId: string,
+  plan: ReconcilePlan,
+  at: string,
+  extras: GuardedItem[],
+): Promise<void> {
+  const pk = customerKeys.pk(tenant, customerId);
+  const shard = shardOf(customerId, shards());
+  const items: GuardedItem[] = [
+    {
+      item: {
+        Update: {
+          TableName: table(),
+          Key: { PK: pk, SK: customerKeys.profileSk() },
+          UpdateExpression: "SET categories = :cats, cls = :snap, valueScore = :score, valueFactors = :factors",
+          ConditionExpression:
+            plan.expectedRev === undefined
+              ? "attribute_exists(PK) AND attribute_not_exists(cls)"
+              : "attribute_exists(PK) AND cls.rev = :rev",
+          ExpressionAttributeValues: {
+            ":cats": plan.categories,
+            ":snap": plan.snapshot,
+            ":score": plan.score.score,
+            ":factors": plan.score.factors,
+            ...(plan.expectedRev === undefined ? {} : { ":rev": plan.expectedRev }),
+          },
+        },
+      },
+      onConditionFailed: () => new StaleSnapshotError(`customer ${customerId}: classification moved on`),
+    },
+    ...plan.cells.map((c): GuardedItem => ({
+      item: {
+        Update: {
+          TableName: table(),
+          Key: { PK: K.cellPk(tenant, c.schemeId, shard), SK: K.cellSk(c.dept, c.owner, c.value) },
+          UpdateExpression:
+            "SET entity = :e, schemeId = :s, ownerId = :o, deptPath = :d, #v = :v ADD #n :n, revenue :r",
+          ExpressionAttributeNames: { "#v": "value", "#n": "count" },
+          ExpressionAttributeValues: {
+            ":e": "class-cell",
+            ":s": c.schemeId,
+            ":o": c.owner,
+            ":d": c.dept,
+            ":v": c.value,
+            ":n": c.count,
+            ":r": c.revenue,
+          },
+        },
+      },
+    })),
+    ...Object.entries(plan.membership).map(([schemeId, value]): GuardedItem =>
+      value === null
+        ? { item: { Delete: { TableName: table(), Key: { PK: pk, SK: K.membershipSk(schemeId) } } } }
+        : {
+            item: {
+              Put: {
+                TableName: table(),
+                Item: {
+                  PK: pk,
+                  SK: K.membershipSk(schemeId),
+                  entity: "class-member",
+                  customerId,
+                  schemeId,
+                  value,
+                  ownerId: plan.snapshot.owner,
+                  deptPath: plan.snapshot.dept,
+                  GSI1PK: K.memberPk(tenant, schemeId, value, shard),
+                  GSI1SK: K.memberSk(plan.snapshot.dept, customerId),
+                },
+              },
+            },
+          },
+    ),
+    ...Object.entries(plan.history).map(([schemeId, [from, to]]): GuardedItem => ({
+      item: {
+        Put: {
+          TableName: table(),
+          Item: { PK: pk, SK: K.historySk(schemeId, at), entity: "class-change", schemeId, from, to, at },
+        },
+      },
+    })),
+    // A changed category may change which reminder rules apply: the next reminder tick re-checks the customer.
+    ...(Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
+    ...extras,
+  ];
+  await transact(items);
+}
+
+/** The cells of a scheme the viewer may count: one Query per shard, narrowed to the viewer's departments or owner. */
+export async function readCells(tenant: string, schemeId: string, v: Viewer): Promise<Record<string, unknown>[]> {
+  const scoped = v.scope === "dept" || v.scope === "dept_tree";
+  const pages = await Promise.all(
+    Array.from({ length: shards() }, async (_, shard) => {
+      const out: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const res = await ddb.send(
+          new QueryCommand({
+            TableName: table(),
+            KeyConditionExpression: scoped ? "PK = :pk AND begins_with(SK, :p)" : "PK = :pk",
+            FilterExpression: v.scope === "own" ? "ownerId = :me" : undefined,
+            ExpressionAttributeValues: {
+              ":pk": K.cellPk(tenant, schemeId, shard),
+              ...(scoped ? { ":p": K.cellScopePrefix(v.deptPath!, v.scope === "dept_tree") } : {}),
+              ...(v.scope === "own" ? { ":me": v.userId } : {}),
+            },
+            ExclusiveStartKey: start,
+          }),
+        );
+        out.push(...(res.Items ?? []));
+        start = res.LastEvaluatedKey;
+      } while (start);
+      return out;
+    }),
+  );
+  return pages.flat();
+}
+
+/** A page of the members of one category the viewer may see (membership index, one Query per shard). */
+export async function listMembers(
+  tenant: string,
+  schemeId: string,
+  value: string,
+  v: Viewer,
+  limit: number,
+  state: ShardCursor | undefined,
+): Promise<{ ids: string[]; state?: ShardCursor }> {
+  const scoped = v.scope === "dept" || v.scope === "dept_tree";
+  const res = await mergedQuery({
+    index: "GSI1",
+    partitions: Array.from({ length: shards() }, (_, s) => K.memberPk(tenant, schemeId, value, s)),
+    limit,
+    descending: false,
+    skPrefix: scoped ? K.cellScopePrefix(v.deptPath!, v.scope === "dept_tree") : undefined,
+    filter:
+      v.scope === "own"
+        ? { expression: "#o = :me", names: { "#o": "ownerId" }, values: { ":me": v.userId } }
+        : undefined,
+    state,
+  });
+  return { ids: res.items.map((i) => i.customerId as string), state: res.state };
+}
+
+/** Every recorded category change of a customer, oldest first. */
+export async function readHistory(tenant: string, customerId: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :h)",
+        ExpressionAttributeValues: { ":pk": customerKeys.pk(tenant, customerId), ":h": K.historyPrefix() },
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out.sort((a, b) => (String(a.at) < String(b.at) ? -1 : 1));
+}

@@ -1,0 +1,52 @@
+// Export use cases: start one (a job on the jobs queue; 202), read one (status and a download link once done), list.
+// adapter --> (use case) --> domain & repositories
+import type { Caller } from "../../auth/claims.ts";
+import { logger } from "../../log/logger.ts";
+import { failJob, toJob } from "../jobs/repository.ts";
+import type { JobItem } from "../jobs/schemas.ts";
+import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
+import { resolveViewer } from "../org/viewer.ts";
+import type { ExportStart } from "../imports/schemas.ts";
+import { createListedJob, listListedJobs, readListedJob } from "../imports/service.ts";
+import { downloadUrl } from "../imports/storage.ts";
+import type { ExportState } from "./runner.ts";
+
+/** Starts an export of what the caller may see (any role that reads); the file is written by the jobs worker. */
+export async function startExport(
+  caller: Caller,
+  input: ExportStart,
+  requestId?: string,
+  send: SendJobMessage = sendToJobsQueue,
+) {
+  await resolveViewer(caller);
+  const job = await createListedJob(caller, "export", { ...input }, requestId);
+  try {
+    await send({ jobId: job.id, tenant: caller.tenant });
+  } catch (err) {
+    logger.error("could not queue a new export; marking it failed", { jobId: job.id, error: err as Error });
+    await failJob(caller.tenant, job.id, "the export could not be queued; start it again");
+    throw err;
+  }
+  return presentExport(job as JobItem);
+}
+
+export async function presentExport(item: JobItem) {
+  const state = (item as { state?: ExportState }).state;
+  const job = toJob(item);
+  const { caller: _c, ...params } = job.params as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...job, params };
+  if (job.status === "succeeded" && state?.fileKey) {
+    const ext = state.fileKey.slice(state.fileKey.lastIndexOf(".") + 1);
+    out.downloadUrl = await downloadUrl(state.fileKey, `customers-${item.id}.${ext}`);
+  }
+  return out;
+}
+
+export async function readExport(caller: Caller, id: string) {
+  return presentExport(await readListedJob(caller, id, "export"));
+}
+
+export async function listExports(caller: Caller, q: { limit: number; cursor?: string | undefined }) {
+  const page = await listListedJobs(caller, "export", q);
+  return { items: await Promise.all(page.items.map((i) => presentExport(i))), nextCursor: page.nextCursor };
+}

@@ -1,0 +1,169 @@
+// Import columns: which headers (Chinese or English) name which field, how a cell becomes a field value, the header
+// row of each entity's template, and the columns of an export.
+import { BadFileError } from "./csv.ts";
+
+export interface ColumnDef {
+  field: string;
+  /** The header written in templates and exports (Chinese first, as users see it). */
+  label: string;
+  /** Headers recognised for the field, compared after `normalizeHeader`. */
+  aliases: readonly string[];
+  /** Turns a trimmed, non-empty cell into the value the entity's schema parses. */
+  convert?: (cell: string) => unknown;
+}
+
+const CUSTOMER_TYPES: Record<string, string> = { 企业: "enterprise", 公司: "enterprise", 个人: "individual" };
+const STAGES: Record<string, string> = {
+  潜在: "potential",
+  意向: "intention",
+  正式: "formal",
+  成交: "formal",
+  休眠: "dormant",
+  流失: "lost",
+};
+
+const fromTable = (table: Record<string, string>) => (cell: string) => table[cell] ?? cell.toLowerCase();
+/** Tags: one cell, split on commas (ASCII or full-width), semicolons, 、 or |. */
+const splitList = (cell: string) =>
+  cell
+    .split(/[,，;；、|]/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+
+export const CUSTOMER_COLUMNS: readonly ColumnDef[] = [
+  { field: "code", label: "客户编码", aliases: ["code", "客户编码", "编码", "客户代码", "客户编号", "customercode"] },
+  { field: "name", label: "客户名称", aliases: ["name", "客户名称", "名称", "客户名", "公司名称", "customername"] },
+  {
+    field: "type",
+    label: "客户类型",
+    aliases: ["type", "客户类型", "类型", "customertype"],
+    convert: fromTable(CUSTOMER_TYPES),
+  },
+  {
+    field: "uscc",
+    label: "统一社会信用代码",
+    aliases: ["uscc", "统一社会信用代码", "信用代码", "社会信用代码", "税号"],
+  },
+  { field: "industry", label: "行业", aliases: ["industry", "行业", "所属行业"] },
+  { field: "region", label: "地区编码", aliases: ["region", "地区编码", "地区", "行政区划代码", "regioncode"] },
+  { field: "address", label: "地址", aliases: ["address", "地址", "详细地址", "公司地址"] },
+  { field: "phone", label: "联系电话", aliases: ["phone", "联系电话", "电话", "telephone", "tel"] },
+  { field: "postcode", label: "邮编", aliases: ["postcode", "邮编", "邮政编码", "zip", "zipcode"] },
+  { field: "fax", label: "传真", aliases: ["fax", "传真"] },
+  { field: "email", label: "邮箱", aliases: ["email", "邮箱", "电子邮件", "电子邮箱", "mail"] },
+  { field: "level", label: "客户等级", aliases: ["level", "客户等级", "等级", "级别"] },
+  { field: "stage", label: "阶段", aliases: ["stage", "阶段", "生命周期", "客户阶段"], convert: fromTable(STAGES) },
+  { field: "ownerId", label: "负责人", aliases: ["ownerid", "owner", "负责人", "负责人id", "所有者"] },
+  { field: "tags", label: "标签", aliases: ["tags", "标签"], convert: splitList },
+];
+
+const YES = new Set(["是", "y", "yes", "true", "1", "主", "√"]);
+
+export const CONTACT_COLUMNS: readonly ColumnDef[] = [
+  {
+    field: "customerCode",
+    label: "客户编码",
+    aliases: ["customercode", "客户编码", "客户代码", "客户编号", "code"],
+  },
+  { field: "name", label: "联系人", aliases: ["name", "联系人", "姓名", "联系人姓名", "contact", "contactname"] },
+  { field: "title", label: "职务", aliases: ["title", "职务", "职位", "岗位"] },
+  { field: "mobile", label: "手机", aliases: ["mobile", "手机", "手机号", "手机号码", "移动电话", "cellphone"] },
+  { field: "phone", label: "电话", aliases: ["phone", "电话", "座机", "固定电话", "办公电话", "telephone", "tel"] },
+  { field: "email", label: "邮箱", aliases: ["email", "邮箱", "电子邮件", "电子邮箱", "mail"] },
+  {
+    field: "isPrimary",
+    label: "主联系人",
+    aliases: ["isprimary", "primary", "主联系人", "是否主联系人"],
+    convert: (cell) => YES.has(cell.toLowerCase()),
+  },
+];
+
+export const COLUMNS_BY_ENTITY = { customers: CUSTOMER_COLUMNS, contacts: CONTACT_COLUMNS } as const;
+/** Fields a file of each entity must have a column for. */
+export const REQUIRED_COLUMNS: Record<keyof typeof COLUMNS_BY_ENTITY, readonly string[]> = {
+  customers: ["name"],
+  contacts: ["customerCode", "name"],
+};
+export type ImportEntity = keyof typeof COLUMNS_BY_ENTITY;
+export const IMPORT_ENTITIES = Object.keys(COLUMNS_BY_ENTITY) as [ImportEntity, ...ImportEntity[]];
+
+/**
+ * "客户名称 *", "客户名称(name)", "Customer_Name" -> "客户名称", "customername": case, spaces, `_`, `-`, required
+ * marks and a bracketed note (the templates' English names) do not matter.
+ */
+export function normalizeHeader(h: string): string {
+  return h
+    .replace(/^\ufeff/, "")
+    .replace(/[(（][^)）]*[)）]/g, "")
+    .replace(/[\s_\-*＊]/g, "")
+    .toLowerCase();
+}
+
+/** Where each field comes from: column index -> field, plus the headers nobody uses (reported, not fatal). */
+export interface ColumnMap {
+  /** One entry per header cell: the field it fills, or null when ignored. */
+  fields: (string | null)[];
+  ignored: string[];
+}
+
+/**
+ * Maps a header row to fields: an explicit `mapping` (header -> field) first, then the recognised aliases. Fails the
+ * file when two columns fill one field or a required field (`required`) has no column.
+ */
+export function mapColumns(
+  header: readonly string[],
+  columns: readonly ColumnDef[],
+  mapping: Record<string, string> | undefined,
+  required: readonly string[],
+): ColumnMap {
+  const byAlias = new Map<string, string>();
+  for (const c of columns) for (const a of c.aliases) byAlias.set(normalizeHeader(a), c.field);
+  const explicit = new Map(Object.entries(mapping ?? {}).map(([h, f]) => [normalizeHeader(h), f]));
+  const known = new Set(columns.map((c) => c.field));
+  const fields: (string | null)[] = [];
+  const ignored: string[] = [];
+  const taken = new Map<string, string>();
+  for (const raw of header) {
+    const h = normalizeHeader(raw);
+    const field = explicit.get(h) ?? byAlias.get(h) ?? null;
+    if (!field || !known.has(field)) {
+      fields.push(null);
+      if (raw.trim()) ignored.push(raw.trim());
+      continue;
+    }
+    const other = taken.get(field);
+    if (other !== undefined) {
+      throw new BadFileError(`columns "${other}" and "${raw.trim()}" both fill ${field}; keep one or map one away`);
+    }
+    taken.set(field, raw.trim());
+    fields.push(field);
+  }
+  const missing = required.filter((f) => !taken.has(f));
+  if (missing.length) {
+    const labels = missing.map((f) => columns.find((c) => c.field === f)?.label ?? f);
+    throw new BadFileError(`the header has no column for ${missing.join(", ")} (${labels.join(", ")})`);
+  }
+  return { fields, ignored };
+}
+
+/** A row's cells as the object the entity's schema parses: empty cells are left out. */
+export function rowObject(
+  cells: readonly string[],
+  map: ColumnMap,
+  columns: readonly ColumnDef[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  map.fields.forEach((field, i) => {
+    if (!field) return;
+    const cell = (cells[i] ?? "").trim();
+    if (!cell) return;
+    const def = columns.find((c) => c.field === field);
+    out[field] = def?.convert ? def.convert(cell) : cell;
+  });
+  return out;
+}
+
+/** The template's header row: each field's label with its English name, e.g. `客户名称(name)`. */
+export function templateHeader(columns: readonly ColumnDef[]): string[] {
+  return columns.map((c) => `${c.label}(${c.field})`);
+}

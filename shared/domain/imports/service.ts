@@ -1,0 +1,234 @@
+// Import use cases: start one (a job waiting for its upload, with a presigned PUT), start one from an S3 drop (the
+// S3 event, at most one job per object version), read one (progress, counts, error report link) and list them.
+// adapter --> (use case) --> domain & repositories
+import { createHash } from "node:crypto";
+import type { Caller } from "../../auth/claims.ts";
+import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
+import { isId, newId } from "../../db/ids.ts";
+import { NotFoundError } from "../../http/errors.ts";
+import { logger } from "../../log/logger.ts";
+import { auditPut } from "../audit/audit.ts";
+import { getJobItem, toJob } from "../jobs/repository.ts";
+import type { Job, JobItem } from "../jobs/schemas.ts";
+import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
+import { requireWrite, resolveViewer } from "../org/viewer.ts";
+import { COLUMNS_BY_ENTITY, type ImportEntity, templateHeader } from "./columns.ts";
+import { csvLine, UTF8_BOM } from "./csv.ts";
+import {
+  claimedBy,
+  insertListedJob,
+  listJobs,
+  ObjectAlreadyClaimedError,
+  objectGuard,
+  setUploaded,
+} from "./repository.ts";
+import type { ImportParams, ImportStart, ImportState } from "./schemas.ts";
+import { downloadUrl, objectKeys, uploadUrl, URL_TTL_SECONDS } from "./storage.ts";
+
+/** The user an S3 drop runs as: an admin of the tenant unless the tenant gives this user id a record of its own. */
+export const IMPORT_SERVICE_USER = "svc-import";
+
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+
+/** A new job of `type`, queued, audited and listed, in one transaction. */
+async function createJob(
+  caller: Caller,
+  type: "import" | "export",
+  params: Record<string, unknown>,
+  requestId: string | undefined,
+  extras: Parameters<typeof insertListedJob>[2] = [],
+  id: string = newId(),
+): Promise<Job> {
+  const at = new Date().toISOString();
+  const job: Job = {
+    id,
+    type,
+    status: "queued",
+    processed: 0,
+    total: 0,
+    percent: 0,
+    counts: type === "import" ? { inserted: 0, updated: 0, skipped: 0, failed: 0 } : { exported: 0 },
+    errors: [],
+    params: { ...params, caller: { roles: caller.roles, ...(caller.dept ? { dept: caller.dept } : {}) } },
+    createdBy: caller.userId,
+    createdAt: at,
+    updatedAt: at,
+    runs: 0,
+    version: 1,
+  };
+  await insertListedJob(caller.tenant, job, [
+    auditPut(caller.tenant, {
+      at,
+      actor: caller.userId,
+      action: "create",
+      entityType: "job",
+      entityId: job.id,
+      before: null,
+      after: { ...job },
+      requestId,
+    }),
+    ...extras,
+  ]);
+  return job;
+}
+
+export { createJob as createListedJob };
+
+/**
+ * Starts an import: a job that waits for its file, and a presigned PUT for it (valid URL_TTL_SECONDS). The upload's
+ * S3 event starts the job.
+ */
+export async function startImport(caller: Caller, input: ImportStart, requestId?: string) {
+  requireWrite(await resolveViewer(caller));
+  const id = newId();
+  const key = objectKeys.upload(caller.tenant, id);
+  const params: ImportParams = {
+    entity: input.entity,
+    mode: input.mode,
+    matchOn: input.matchOn,
+    ...(input.mapping ? { mapping: input.mapping } : {}),
+    dryRun: input.dryRun,
+    ...(input.fileName ? { fileName: input.fileName } : {}),
+    ...(input.sheet ? { sheet: input.sheet } : {}),
+    key,
+    source: "upload",
+  };
+  const job = await createJob(caller, "import", params, requestId, [], id);
+  const url = await uploadUrl(key);
+  return {
+    id: job.id,
+    status: job.status,
+    uploadUrl: url,
+    uploadMethod: "PUT",
+    uploadExpiresAt: new Date(Date.now() + URL_TTL_SECONDS * 1000).toISOString(),
+  };
+}
+
+/** One S3 ObjectCreated record, as the import queue receives it. */
+export interface ObjectCreated {
+  bucket: string;
+  /** Decoded key. */
+  key: string;
+  size: number;
+  etag: string;
+  sequencer: string;
+}
+
+/**
+ * Handles an object created under `imports/`: the upload of an import started over the API starts that job; any
+ * other object under `imports/<tenantId>/` starts a new customer upsert import as the tenant's import service user.
+ * The same event delivered twice starts one job (a guard per object version, in the job's transaction); the job
+ * message is sent again, which is harmless (the job's lease lets one delivery work on it).
+ */
+export async function importObjectCreated(
+  o: ObjectCreated,
+  send: SendJobMessage = sendToJobsQueue,
+): Promise<{ jobId: string; outcome: "started" | "repeated" } | { outcome: "ignored"; reason: string }> {
+  const [area, tenant, second, third] = o.key.split("/");
+  if (area !== "imports" || !tenant || !TENANT_ID.test(tenant) || o.key.endsWith("/")) {
+    return { outcome: "ignored", reason: "not an object under imports/<tenantId>/" };
+  }
+  if (isId(second) && third === "upload" && o.key === objectKeys.upload(tenant, second)) {
+    const job = await getJobItem(tenant, second);
+    if (job?.type === "import") {
+      const params = job.params as ImportParams;
+      if (await setUploaded(tenant, second, o.etag)) {
+        await send({ jobId: second, tenant });
+        return { jobId: second, outcome: "started" };
+      }
+      if (params.etag === o.etag) {
+        await send({ jobId: second, tenant });
+        return { jobId: second, outcome: "repeated" };
+      }
+      return { outcome: "ignored", reason: "the job already has its file (an upload link is good for one file)" };
+    }
+  }
+  const digest = createHash("sha256")
+    .update(`${o.bucket}/${o.key}@${o.sequencer || o.etag}`)
+    .digest("hex");
+  const caller: Caller = { tenant, userId: IMPORT_SERVICE_USER, roles: ["admin"], dept: undefined };
+  const params: ImportParams = {
+    entity: "customers",
+    mode: "upsert",
+    matchOn: "code",
+    dryRun: false,
+    fileName: o.key.split("/").pop() ?? o.key,
+    key: o.key,
+    etag: o.etag,
+    source: "s3-drop",
+  };
+  const id = newId();
+  try {
+    await createJob(caller, "import", params, `s3:${o.sequencer}`, [objectGuard(tenant, digest, id)], id);
+  } catch (err) {
+    if (!(err instanceof ObjectAlreadyClaimedError)) throw err;
+    const jobId = await claimedBy(tenant, digest);
+    if (!jobId) throw err;
+    await send({ jobId, tenant });
+    return { jobId, outcome: "repeated" };
+  }
+  await send({ jobId: id, tenant });
+  return { jobId: id, outcome: "started" };
+}
+
+/** A job of `type` the caller may see (they started it, or they are an admin); 404 for anyone else. */
+export async function readListedJob(caller: Caller, id: string, type: "import" | "export"): Promise<JobItem> {
+  const what = type === "import" ? "import" : "export";
+  if (!isId(id)) throw new NotFoundError(`${what} ${id} not found`);
+  const [v, item] = await Promise.all([resolveViewer(caller), getJobItem(caller.tenant, id)]);
+  if (!item || item.type !== type || (item.createdBy !== caller.userId && !v.perms.admin)) {
+    throw new NotFoundError(`${what} ${id} not found`);
+  }
+  return item;
+}
+
+/** The API view of an import: the job plus what the import found (encoding, ignored columns, the report link). */
+export async function presentImport(item: JobItem) {
+  const state = (item as { state?: ImportState }).state;
+  const job = toJob(item);
+  const { caller: _c, key: _k, etag: _e, ...params } = job.params as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...job, params, awaitingUpload: job.status === "queued" && !_e };
+  if (state) {
+    out.format = state.format;
+    if (state.format === "csv") out.encoding = state.encoding;
+    if (state.sheetName) out.sheet = state.sheetName;
+    out.columns = state.header;
+    out.ignoredColumns = state.ignoredColumns;
+  }
+  if (state?.reportKey) out.errorReportUrl = await downloadUrl(state.reportKey, `import-${item.id}-errors.csv`);
+  return out;
+}
+
+export async function readImport(caller: Caller, id: string) {
+  return presentImport(await readListedJob(caller, id, "import"));
+}
+
+/** A page of the tenant's jobs of `type`, newest first: all of them for an admin, one's own otherwise. */
+export async function listListedJobs(
+  caller: Caller,
+  type: "import" | "export",
+  q: { limit: number; cursor?: string | undefined },
+) {
+  const v = await resolveViewer(caller);
+  const mine = v.perms.admin ? undefined : caller.userId;
+  const scope = JSON.stringify(["jobs", type, mine ?? "*"]);
+  const start = decodeCursor<Record<string, unknown>>(caller.tenant, scope, q.cursor);
+  const page = await listJobs(caller.tenant, type, mine, q.limit, start);
+  return { items: page.items, nextCursor: page.state ? encodeCursor(caller.tenant, scope, page.state) : null };
+}
+
+export async function listImports(caller: Caller, q: { limit: number; cursor?: string | undefined }) {
+  const page = await listListedJobs(caller, "import", q);
+  return { items: await Promise.all(page.items.map((i) => presentImport(i))), nextCursor: page.nextCursor };
+}
+
+/** The template of an entity: a CSV with the UTF-8 BOM (so Excel shows the Chinese headers) and the header row. */
+export function importTemplate(entity: string): { fileName: string; body: string } {
+  if (!(entity in COLUMNS_BY_ENTITY)) throw new NotFoundError(`no import template for ${entity}`);
+  const columns = COLUMNS_BY_ENTITY[entity as ImportEntity];
+  return { fileName: `${entity}-template.csv`, body: UTF8_BOM + csvLine(templateHeader(columns)) };
+}
+
+export function logIgnored(o: ObjectCreated, reason: string) {
+  logger.warn("S3 object not imported", { key: o.key, reason });
+}

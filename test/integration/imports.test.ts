@@ -1,0 +1,515 @@
+// Import jobs against DynamoDB Local and s3rver: the jobs worker handler called directly with hand-made SQS events
+// and a fake Lambda context, on files put into the uploads bucket (under a prefix no notification watches, so the
+// shared local runtime's own workers stay out of it). Counts, the error report, repeated files and events, runs
+// that pause or crash mid-file, and bad files.
+import type { Context, SQSEvent } from "aws-lambda";
+import { strToU8, zipSync } from "fflate";
+import { describe, expect, it, vi } from "vitest";
+import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
+import type { Caller } from "../../shared/auth/claims.ts";
+import { queryAudit } from "../../shared/domain/audit/audit.ts";
+import { customerKeys } from "../../shared/domain/customers/keys.ts";
+import { getCustomerItem, listAll } from "../../shared/domain/customers/repository.ts";
+import { CustomerCreateSchema } from "../../shared/domain/customers/schemas.ts";
+import { createCustomer } from "../../shared/domain/customers/service.ts";
+import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
+import { batchGet } from "../../shared/domain/imports/repository.ts";
+import { type ImportParams } from "../../shared/domain/imports/schemas.ts";
+import { createListedJob, importObjectCreated, readImport } from "../../shared/domain/imports/service.ts";
+import { putObject } from "../../shared/domain/imports/storage.ts";
+import { readExport } from "../../shared/domain/exports/service.ts";
+import { getJobItem } from "../../shared/domain/jobs/repository.ts";
+import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
+import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
+import { aCaller, aUscc } from "../support/builders.ts";
+
+/** Lets a test make the n-th customer insert of the process fail, as a worker killed mid-chunk would. */
+const hooks = vi.hoisted(() => ({ beforeInsert: undefined as undefined | (() => void) }));
+vi.mock("../../shared/domain/customers/repository.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../shared/domain/customers/repository.ts")>();
+  return {
+    ...real,
+    insertCustomer: async (...args: Parameters<typeof real.insertCustomer>) => {
+      hooks.beforeInsert?.();
+      return real.insertCustomer(...args);
+    },
+  };
+});
+
+const PLENTY = 60_000;
+let seq = 0;
+
+function sqsEvent(msg: JobMessage, receiveCount = 1, messageId = `m-${++seq}`): SQSEvent {
+  return {
+    Records: [
+      {
+        messageId,
+        receiptHandle: `rh-${messageId}`,
+        body: JSON.stringify(msg),
+        attributes: {
+          ApproximateReceiveCount: String(receiveCount),
+          SentTimestamp: "1",
+          SenderId: "test",
+          ApproximateFirstReceiveTimestamp: "1",
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
+        awsRegion: "us-east-1",
+      },
+    ],
+  };
+}
+
+function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
+  let n = 0;
+  return { awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
+}
+
+type Options = Partial<Pick<ImportParams, "entity" | "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
+
+/** Puts `body` into the uploads bucket and creates an import job of it, as the upload's S3 event would. */
+async function anImport(caller: Caller, body: string | Buffer, opts: Options = {}) {
+  const key = `it-files/${caller.tenant}/${++seq}.csv`;
+  await putObject(key, body, "text/csv");
+  const params: ImportParams = {
+    entity: opts.entity ?? "customers",
+    mode: opts.mode ?? "upsert",
+    matchOn: opts.matchOn ?? "code",
+    dryRun: opts.dryRun ?? false,
+    ...(opts.mapping ? { mapping: opts.mapping } : {}),
+    ...(opts.sheet ? { sheet: opts.sheet } : {}),
+    key,
+    etag: "",
+    source: "upload",
+  };
+  const job = await createListedJob(caller, "import", params, "req-it");
+  const continuations: JobMessage[] = [];
+  const handler = jobsWorker({ continueJob: async (m) => void continuations.push(m) });
+  return { jobId: job.id, message: { jobId: job.id, tenant: caller.tenant }, continuations, handler };
+}
+
+/** Runs an import to its end (following continuations) and resolves the stored job. */
+async function runToEnd(caller: Caller, body: string | Buffer, opts: Options = {}) {
+  const imp = await anImport(caller, body, opts);
+  expect(await imp.handler(sqsEvent(imp.message), fakeContext())).toEqual({ batchItemFailures: [] });
+  return { ...imp, job: (await getJobItem(caller.tenant, imp.jobId))! };
+}
+
+/** Every live customer of the tenant. */
+async function allCustomers(tenant: string) {
+  const out: Awaited<ReturnType<typeof listAll>>["items"] = [];
+  let state: unknown;
+  do {
+    const page = await listAll(tenant, [], 200, state as never, false);
+    out.push(...page.items);
+    state = page.state;
+  } while (state);
+  return out;
+}
+
+const codeOwner = async (tenant: string, code: string) =>
+  (await batchGet([{ PK: customerKeys.codeGuardPk(tenant, code), SK: customerKeys.guardSk() }]))[0]?.customerId as
+    string | undefined;
+
+describe("customer import (CSV)", () => {
+  it("imports a UTF-8 file with a BOM and Chinese headers: counts, duplicates by code, an error report per bad row", async () => {
+    const admin = aCaller();
+    const uscc = aUscc();
+    const csv =
+      "\ufeff客户编码,客户名称,联系电话,统一社会信用代码,标签\r\n" +
+      `C-1,上海浦东贸易有限公司,021 5888 1234,${uscc},"重点,华东"\r\n` +
+      "C-2,北京朝阳科技有限公司,010-65001234,,\r\n" +
+      'C-3,杭州西湖茶业,"=HYPERLINK(""http://evil"")",,\r\n' +
+      ",,13800000000,,\r\n" +
+      "c-1,上海浦东贸易有限公司(重复),021 5888 1234,,\r\n" +
+      "C-4,深圳南山电子,0755-26001234,,\r\n";
+
+    const { job, jobId } = await runToEnd(admin, csv);
+
+    expect(job).toMatchObject({
+      status: "succeeded",
+      processed: 6,
+      total: 6,
+      percent: 100,
+      counts: { inserted: 3, updated: 0, skipped: 1, failed: 2 },
+    });
+    expect(job.errors).toEqual([
+      { id: "row 4", message: expect.stringMatching(/^联系电话: /) },
+      { id: "row 5", message: "客户名称: required" },
+    ]);
+    const c1 = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "C-1"))!))!;
+    // Rows with the same code merge: the later row's values win, the later row counts as skipped.
+    expect(c1).toMatchObject({ code: "C-1", name: "上海浦东贸易有限公司(重复)", uscc, tags: ["重点", "华东"] });
+    expect(c1.phone).toBe("021-58881234");
+    expect((await allCustomers(admin.tenant)).map((c) => c.code).sort()).toEqual(["C-1", "C-2", "C-4"]);
+    const audit = await queryAudit(admin.tenant, { entityId: c1.id, limit: 10 });
+    expect(audit.items).toHaveLength(1);
+    expect(audit.items[0]).toMatchObject({ action: "create", actor: admin.userId, requestId: jobId });
+
+    const view = await readImport(admin, jobId);
+    expect(view).toMatchObject({ encoding: "utf-8", ignoredColumns: [] });
+    const report = await (await fetch(view.errorReportUrl as string)).text();
+    const lines = report
+      .replace(/^\ufeff/, "")
+      .trim()
+      .split("\r\n");
+    expect(lines[0]).toBe("行号(row),列(column),错误(error),客户编码,客户名称,联系电话,统一社会信用代码,标签");
+    expect(lines[1]).toMatch(/^4,联系电话,.+,C-3,杭州西湖茶业,"'=HYPERLINK\(""http:\/\/evil""\)",,$/);
+    expect(lines[2]).toBe("5,客户名称,required,,,13800000000,,");
+  });
+
+  it("importing the same file again creates nothing; a changed row updates its customer, with an audit entry", async () => {
+    const admin = aCaller();
+    const csv = "code,name,level\nK-1,甲公司,A\nK-2,乙公司,B\n";
+    expect((await runToEnd(admin, csv)).job.counts).toMatchObject({ inserted: 2, updated: 0, skipped: 0 });
+
+    const again = await runToEnd(admin, csv);
+    expect(again.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 2, failed: 0 });
+
+    const changed = await runToEnd(admin, "code,name,level\nK-1,甲公司,VIP\nK-2,乙公司,B\nK-3,丙公司,C\n");
+    expect(changed.job.counts).toEqual({ inserted: 1, updated: 1, skipped: 1, failed: 0 });
+    const k1 = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "K-1"))!))!;
+    expect(k1).toMatchObject({ level: "VIP", version: 2 });
+    const audit = await queryAudit(admin.tenant, { entityId: k1.id, limit: 10 });
+    expect(audit.items.map((e) => e.action).sort()).toEqual(["create", "update"]);
+    expect(audit.items.find((e) => e.action === "update")).toMatchObject({
+      changes: expect.arrayContaining(["level"]),
+    });
+    expect(await allCustomers(admin.tenant)).toHaveLength(3);
+  });
+
+  it("insert mode skips rows whose key exists; matching on USCC or name+phone finds customers made over the API", async () => {
+    const admin = aCaller();
+    const uscc = aUscc();
+    const made = (
+      await createCustomer(
+        admin,
+        CustomerCreateSchema.parse({ name: "宁波港口物流", code: "API-1", uscc, phone: "0574-87001234" }),
+        undefined,
+      )
+    ).body as { id: string };
+
+    const insert = await runToEnd(admin, `name,uscc\n宁波港口物流(新),${uscc}\n`, { mode: "insert", matchOn: "uscc" });
+    expect(insert.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 1, failed: 0 });
+
+    const byUscc = await runToEnd(admin, `name,uscc,level\n宁波港口物流,${uscc},A\n`, { matchOn: "uscc" });
+    expect(byUscc.job.counts).toEqual({ inserted: 0, updated: 1, skipped: 0, failed: 0 });
+
+    const byNamePhone = await runToEnd(admin, "客户名称,电话,行业\n宁波港口物流,0574 8700 1234,物流\n", {
+      matchOn: "name+phone",
+    });
+    expect(byNamePhone.job.counts).toEqual({ inserted: 0, updated: 1, skipped: 0, failed: 0 });
+    expect(await getCustomerItem(admin.tenant, made.id)).toMatchObject({ level: "A", industry: "物流", version: 3 });
+
+    // A row whose code belongs to another customer than the one its USCC matches is refused, not merged.
+    await createCustomer(admin, CustomerCreateSchema.parse({ name: "别家", code: "API-2" }), undefined);
+    const clash = await runToEnd(admin, `name,uscc,code\n宁波港口物流,${uscc},API-2\n`, { matchOn: "uscc" });
+    expect(clash.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 0, failed: 1 });
+    expect(clash.job.errors[0]!.message).toMatch(/API-2 is already used by another customer/);
+  });
+
+  it("reads GBK (what Excel saves on Chinese Windows)", async () => {
+    const admin = aCaller();
+    const gbk = Buffer.from(
+      "bfcdbba7c3fbb3c62cc1aacfb5b5e7bbb02cbfcdbba7b1e0c2eb0d0ac9cfbaa3c6d6b6abc3b3d2d7d3d0cfdeb9abcbbe2c3032312d35" +
+        "383838313233342c47424b2d310d0ab1b1bea9b3afd1f4bfc6bcbcd3d0cfdeb9abcbbe2c3031302d36353030313233342c47424b2d320d0a",
+      "hex",
+    );
+    const { job, jobId } = await runToEnd(admin, gbk);
+    expect(job.counts).toMatchObject({ inserted: 2, failed: 0 });
+    expect(await readImport(admin, jobId)).toMatchObject({ encoding: "gb18030" });
+    const c = await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "GBK-1"))!);
+    expect(c).toMatchObject({ name: "上海浦东贸易有限公司", phone: "021-58881234" });
+  });
+
+  it("a dry run reports what would be inserted, updated and rejected, and writes nothing", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nD-1,已有公司\n");
+    const before = await allCustomers(admin.tenant);
+
+    const { job, jobId } = await runToEnd(admin, "code,name,level\nD-1,已有公司,A\nD-2,新公司,\nD-3,,\n", {
+      dryRun: true,
+    });
+
+    expect(job.counts).toEqual({ inserted: 1, updated: 1, skipped: 0, failed: 1 });
+    expect(await allCustomers(admin.tenant)).toEqual(before);
+    expect((await readImport(admin, jobId)).errorReportUrl).toEqual(expect.any(String));
+  });
+
+  it("continues a big file in chunks across invocations, and a worker killed mid-chunk loses and doubles nothing", async () => {
+    const admin = aCaller();
+    const rows = CHUNK_ROWS * 3 + 50;
+    const csv = `code,name\n${Array.from({ length: rows }, (_, i) => `B-${i},批量客户${i}`).join("\n")}\n`;
+    const imp = await anImport(admin, csv);
+
+    // 1st invocation: time runs short after the first chunk -> paused, continued in a new message.
+    const short = fakeContext((n) => (n <= 1 ? PLENTY : TIME_RESERVE_MS - 1));
+    expect(await imp.handler(sqsEvent(imp.message), short)).toEqual({ batchItemFailures: [] });
+    expect(imp.continuations).toEqual([imp.message]);
+    const paused = (await getJobItem(admin.tenant, imp.jobId))!;
+    expect(paused).toMatchObject({ status: "running", processed: CHUNK_ROWS, counts: { inserted: CHUNK_ROWS } });
+    expect(paused.percent).toBeGreaterThan(0);
+    expect(paused.percent).toBeLessThan(100);
+    expect(paused.total).toBeGreaterThan(CHUNK_ROWS);
+
+    // 2nd invocation dies halfway through its chunk (the 90th write fails as a killed process would stop).
+    let writes = 0;
+    hooks.beforeInsert = () => {
+      if (++writes === 90) throw new Error("simulated crash");
+    };
+    const crashed = await imp.handler(sqsEvent(imp.continuations[0]!, 1, "crash"), fakeContext());
+    hooks.beforeInsert = undefined;
+    expect(crashed).toEqual({ batchItemFailures: [{ itemIdentifier: "crash" }] });
+    const afterCrash = (await getJobItem(admin.tenant, imp.jobId))!;
+    expect(afterCrash.processed).toBe(CHUNK_ROWS); // the half-done chunk did not count
+    expect((await allCustomers(admin.tenant)).length).toBeGreaterThan(CHUNK_ROWS); // ...but some of it was written
+
+    // The same message again: the chunk is repeated from its start and the job ends with every row once.
+    expect(await imp.handler(sqsEvent(imp.continuations[0]!, 2, "crash"), fakeContext())).toEqual({
+      batchItemFailures: [],
+    });
+    const done = (await getJobItem(admin.tenant, imp.jobId))!;
+    expect(done).toMatchObject({
+      status: "succeeded",
+      processed: rows,
+      total: rows,
+      counts: { inserted: rows, updated: 0, skipped: 0, failed: 0 },
+    });
+    const all = await allCustomers(admin.tenant);
+    expect(all).toHaveLength(rows);
+    expect(new Set(all.map((c) => c.code)).size).toBe(rows);
+    const sample = all.find((c) => c.code === `B-${CHUNK_ROWS + 10}`)!;
+    expect((await queryAudit(admin.tenant, { entityId: sample.id, limit: 10 })).items).toHaveLength(1);
+  }, 120_000);
+
+  it.each([
+    ["an empty file", "", /the file is empty/],
+    ["a header only", "客户名称,电话\r\n", /header row but no data rows/],
+    ["no name column", "电话,地址\n1,2\n", /no column for name/],
+    [
+      "an unknown encoding",
+      Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x0a, 0x41, 0xff, 0xff, 0xff, 0x0a]),
+      /unknown encoding/,
+    ],
+    ["binary data", Buffer.from([0x00, 0x01, 0x02, 0x03]), /unknown encoding/],
+    ["an unterminated quote", 'name,phone\n"ACME,123\nB,456\n', /row 2: a quoted cell is never closed/],
+    [
+      "a 2 MB single cell",
+      Buffer.concat([Buffer.from("name\n"), Buffer.alloc(2 * 1024 * 1024, 0x41), Buffer.from("\n")]),
+      /row 2: a cell is larger than/,
+    ],
+    [
+      "a password-protected workbook",
+      Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0]),
+      /password-protected/,
+    ],
+  ])("fails %s with a clear reason", async (_what, body, reason) => {
+    const admin = aCaller();
+    const { job } = await runToEnd(admin, body);
+    expect(job.status).toBe("failed");
+    expect(job.failureReason).toMatch(reason);
+    expect(job.leaseOwner).toBeUndefined();
+    expect(await allCustomers(admin.tenant)).toEqual([]);
+  });
+
+  it("a row with more cells than the header fails alone; the others import", async () => {
+    const admin = aCaller();
+    const { job } = await runToEnd(admin, "code,name\nR-1,甲\nR-2,乙,多余\nR-3,丙\n");
+    expect(job.status).toBe("succeeded");
+    expect(job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 1 });
+    expect(job.errors).toEqual([{ id: "row 3", message: "3 cells but the header has 2 columns" }]);
+  });
+});
+
+/** A minimal workbook as Excel writes one: shared strings (with a phonetic run), inline strings, numbers. */
+function aWorkbook(sheets: Record<string, string[][]>, extra: Record<string, Uint8Array> = {}): Buffer {
+  const shared: string[] = [];
+  const names = Object.keys(sheets);
+  const files: Record<string, Uint8Array> = {
+    "[Content_Types].xml": strToU8(
+      '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+    ),
+    "xl/workbook.xml": strToU8(
+      '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' +
+        names.map((n, i) => `<sheet name="${n}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join("") +
+        "</sheets></workbook>",
+    ),
+    "xl/_rels/workbook.xml.rels": strToU8(
+      '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        names
+          .map((_, i) => `<Relationship Id="rId${i + 1}" Type="worksheet" Target="worksheets/sheet${i + 1}.xml"/>`)
+          .join("") +
+        "</Relationships>",
+    ),
+    ...extra,
+  };
+  names.forEach((n, i) => {
+    const rows = sheets[n]!.map((cells, r) => {
+      const cs = cells
+        .map((v, c) => {
+          const ref = `${String.fromCharCode(65 + c)}${r + 1}`;
+          if (v === "") return "";
+          if (/^\d{5,}$/.test(v)) return `<c r="${ref}"><v>${v}</v></c>`; // a number, as Excel stores phones
+          if (c % 2 === 1) return `<c r="${ref}" t="inlineStr"><is><t>${v}</t></is></c>`;
+          shared.push(v);
+          return `<c r="${ref}" t="s"><v>${shared.length - 1}</v></c>`;
+        })
+        .join("");
+      return `<row r="${r + 1}">${cs}</row>`;
+    });
+    files[`xl/worksheets/sheet${i + 1}.xml`] = strToU8(
+      `<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+        `<dimension ref="A1:C${rows.length}"/><sheetData>${rows.join("")}</sheetData></worksheet>`,
+    );
+  });
+  files["xl/sharedStrings.xml"] = strToU8(
+    '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +
+      shared.map((t) => `<si><t>${t}</t><rPh sb="0" eb="1"><t>ピン</t></rPh></si>`).join("") +
+      "</sst>",
+  );
+  return Buffer.from(zipSync(files));
+}
+
+describe("customer import (XLSX)", () => {
+  it("imports the first sheet, or a named one: shared and inline strings, numbers, Chinese headers", async () => {
+    const admin = aCaller();
+    const book = aWorkbook({
+      说明: [["这是说明页"]],
+      客户: [
+        ["客户编码", "客户名称", "联系电话"],
+        ["X-1", "苏州工业园区贸易", "13812345678"],
+        ["X-2", "", "13812345679"],
+        ["X-3", "无锡滨湖科技", ""],
+      ],
+    });
+    const first = await runToEnd(admin, book);
+    expect(first.job).toMatchObject({ status: "failed", failureReason: /no column for name/ });
+
+    const { job, jobId } = await runToEnd(admin, book, { sheet: "客户" });
+    expect(job).toMatchObject({ status: "succeeded", processed: 3, total: 3 });
+    expect(job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 1 });
+    expect(await readImport(admin, jobId)).toMatchObject({
+      format: "xlsx",
+      sheet: "客户",
+      errorReportUrl: expect.any(String),
+    });
+    const c = await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "X-1"))!);
+    expect(c).toMatchObject({ name: "苏州工业园区贸易", phone: "13812345678" });
+
+    const missing = await runToEnd(admin, book, { sheet: "没有" });
+    expect(missing.job.failureReason).toMatch(/no sheet named "没有" \(it has: 说明, 客户\)/);
+  });
+
+  it("fails a zip bomb posing as XLSX and a damaged archive without inflating them", async () => {
+    const admin = aCaller();
+    const bombed = aWorkbook({ S: [["name"], ["A"]] }, { "xl/media/zeros.bin": new Uint8Array(20 * 1024 * 1024) });
+    const bomb = await runToEnd(admin, bombed);
+    expect(bomb.job).toMatchObject({ status: "failed", failureReason: /zip bomb/ });
+
+    const damaged = await runToEnd(admin, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(100, 7)]));
+    expect(damaged.job).toMatchObject({ status: "failed", failureReason: /damaged/ });
+    expect(await allCustomers(admin.tenant)).toEqual([]);
+  });
+});
+
+describe("contact import", () => {
+  it("adds contacts to the customers their code names, once, keeping the counter and the primary contact", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nCC-1,联系人测试甲\nCC-2,联系人测试乙\n");
+    const csv =
+      "客户编码,联系人,手机,职务,主联系人\n" +
+      "CC-1,张经理,138 1234 5678,采购经理,是\n" +
+      "CC-1,李工,139 0000 1111,,否\n" +
+      "CC-2,王总,137 2222 3333,总经理,\n" +
+      "NOPE,赵六,136 0000 0000,,\n" +
+      "CC-2,,135 0000 0000,,\n";
+    const first = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(first.job).toMatchObject({
+      status: "succeeded",
+      counts: { inserted: 3, updated: 0, skipped: 0, failed: 2 },
+    });
+    expect(first.job.errors.map((e) => e.id)).toEqual(["row 5", "row 6"]);
+    const cc1 = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "CC-1"))!))!;
+    expect(cc1.stats).toMatchObject({ contactCount: 2 });
+    expect(cc1.primaryContactId).toEqual(expect.any(String));
+
+    const again = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(again.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 3, failed: 2 });
+    const changed = await runToEnd(admin, "客户编码,联系人,手机,职务\nCC-1,李工,13900001111,技术总监\n", {
+      entity: "contacts",
+    });
+    expect(changed.job.counts).toEqual({ inserted: 0, updated: 1, skipped: 0, failed: 0 });
+    const after = (await getCustomerItem(admin.tenant, cc1.id))!;
+    expect(after.stats).toMatchObject({ contactCount: 2 });
+    expect(after.primaryContactId).toBe(cc1.primaryContactId);
+  });
+});
+
+describe("XLSX export", () => {
+  it("writes a workbook that imports back into another tenant as the same customers", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, 'code,name,phone,tags\nRT-1,往返<一>&,021-58881234,"a,b"\nRT-2,往返二,,\n');
+    const job = await createListedJob(admin, "export", { entity: "customers", filter: {}, format: "xlsx" }, "req");
+    const handler = jobsWorker({ continueJob: async () => undefined });
+    expect(await handler(sqsEvent({ jobId: job.id, tenant: admin.tenant }), fakeContext())).toEqual({
+      batchItemFailures: [],
+    });
+    const view = await readExport(admin, job.id);
+    expect(view).toMatchObject({ status: "succeeded", counts: { exported: 2 } });
+    expect(view.downloadUrl).toMatch(/\.xlsx/);
+    const book = Buffer.from(await (await fetch(view.downloadUrl as string)).arrayBuffer());
+
+    const other = aCaller();
+    const back = await runToEnd(other, book);
+    expect(back.job).toMatchObject({ status: "succeeded", counts: { inserted: 2, failed: 0 } });
+    const c = await getCustomerItem(other.tenant, (await codeOwner(other.tenant, "RT-1"))!);
+    expect(c).toMatchObject({ name: "往返<一>&", phone: "021-58881234", tags: ["a", "b"] });
+  });
+});
+
+describe("S3 drops", () => {
+  it("the same object event delivered twice starts one job", async () => {
+    const tenant = aCaller().tenant;
+    const sent: JobMessage[] = [];
+    const o = {
+      bucket: "uploads",
+      key: `imports/${tenant}/客户 2024.csv`,
+      size: 10,
+      etag: "abc",
+      sequencer: "0055AED6DCD90281E5",
+    };
+    const first = await importObjectCreated(o, async (m) => void sent.push(m));
+    const second = await importObjectCreated(o, async (m) => void sent.push(m));
+    expect(first).toMatchObject({ outcome: "started" });
+    expect(second).toEqual({ jobId: (first as { jobId: string }).jobId, outcome: "repeated" });
+    expect(new Set(sent.map((m) => m.jobId)).size).toBe(1);
+    const job = await getJobItem(tenant, (first as { jobId: string }).jobId);
+    expect(job).toMatchObject({
+      type: "import",
+      createdBy: "svc-import",
+      params: { entity: "customers", mode: "upsert", source: "s3-drop", fileName: "客户 2024.csv" },
+    });
+
+    // The object written again is a new version: a new job.
+    const third = await importObjectCreated({ ...o, sequencer: "0055AED6DCD90281F0" }, async (m) => void sent.push(m));
+    expect(third).toMatchObject({ outcome: "started" });
+    expect((third as { jobId: string }).jobId).not.toBe((first as { jobId: string }).jobId);
+  });
+
+  it("ignores objects outside imports/<tenantId>/", async () => {
+    const send = vi.fn();
+    expect(
+      await importObjectCreated({ bucket: "b", key: "imports/", size: 0, etag: "", sequencer: "1" }, send),
+    ).toEqual(expect.objectContaining({ outcome: "ignored" }));
+    expect(
+      await importObjectCreated(
+        { bucket: "b", key: "imports/bad tenant!/x.csv", size: 0, etag: "", sequencer: "1" },
+        send,
+      ),
+    ).toEqual(expect.objectContaining({ outcome: "ignored" }));
+    expect(send).not.toHaveBeenCalled();
+  });
+});
