@@ -2,6 +2,7 @@
 // an S3 Range request), imports it in chunks and stores each chunk's outcomes together with the next offset, writes
 // the rows that failed to an error report, and continues in a new message before the Lambda's time runs out.
 // A bad file fails the job with a reason a user can act on.
+import { registerTenant } from "../tenants/registry.ts";
 import { Readable } from "node:stream";
 import { JobFailedError, type JobRun, type JobRunner } from "../jobs/runner.ts";
 import { MAX_JOB_ERRORS, type JobError } from "../jobs/schemas.ts";
@@ -40,6 +41,8 @@ function isStaleRead(err: unknown): boolean {
 
 export const runImport: JobRunner = async (run) => {
   const params = ImportParamsSchema.parse(run.job.params);
+  // A tenant that only ever imports still gets its nightly jobs (classification refresh, dormancy).
+  await registerTenant(run.tenant);
   try {
     return await runImportFile(run, params);
   } catch (err) {
