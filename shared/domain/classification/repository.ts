@@ -10,7 +10,7 @@ import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
 import { replanMarker } from "../reminders/repository.ts";
-import type { CustomerItem } from "../customers/repository.ts";
+import { getCustomerItem } from "../customers/repository.ts";
 import type { Viewer } from "../org/viewer.ts";
 import { BUILT_IN_SCHEMES } from "./builtins.ts";
 import type { ReconcilePlan } from "./engine.ts";
@@ -151,16 +151,7 @@ export function nightlyGuard(tenant: string, day: string, onTaken: () => Error):
 }
 
 /** A customer's profile, strongly consistent (reconciliation must see the latest stats). */
-export async function readProfile(tenant: string, id: string): Promise<CustomerItem | undefined> {
-  const res = await ddb.send(
-    new GetCommand({
-      TableName: table(),
-      Key: { PK: customerKeys.pk(tenant, id), SK: customerKeys.profileSk() },
-      ConsistentRead: true,
-    }),
-  );
-  return res.Item as CustomerItem | undefined;
-}
+export const readProfile = getCustomerItem;
 
 /** The classification snapshot moved on by another writer since it was read: read again and plan again. */
 export class StaleSnapshotError extends Error {
