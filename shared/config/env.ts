@@ -21,6 +21,8 @@ const EnvSchema = z.object({
     }),
   /** How many shards the tenant-wide list indexes spread over (fixed per deployment: changing it needs a re-index). */
   LIST_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+  /** Customers a bulk classification job reads per page (one BatchGetItem) and saves its cursor after. */
+  CLASSIFY_PAGE_SIZE: z.coerce.number().int().min(1).max(100).default(100),
   /** Secret that signs pagination cursors so a client cannot forge a key into another tenant. */
   CURSOR_SECRET: z.string().min(16).default("local-cursor-secret-change-me"),
   /** Backup retention: the newest backup of each of the last N days, weeks and months is kept. */

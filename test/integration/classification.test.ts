@@ -2,7 +2,7 @@
 // writes nothing, apply as an interrupted and resumed job, distribution and membership equal to a recomputation, scopes,
 // category history, concurrency on one customer.
 import type { Context, SQSEvent } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import { classify } from "../../shared/domain/classification/engine.ts";
@@ -27,6 +27,9 @@ import { actOnOrder } from "../../shared/domain/orders/service.ts";
 import { parseFen } from "../../shared/domain/money.ts";
 import { aCaller } from "../support/builders.ts";
 import { newCustomer, newOrder, retrying } from "../support/orders.ts";
+
+// Pages of 25 customers, so the custom scheme test's 30 customers make an interrupted job resume from a cursor.
+vi.hoisted(() => void (process.env.CLASSIFY_PAGE_SIZE = "25"));
 
 const scheme = (o: Record<string, unknown>) => SchemeInputSchema.parse(o);
 const list = (caller: Caller, q: Record<string, string>) => listCustomers(caller, CustomerListQuerySchema.parse(q));

@@ -35,6 +35,8 @@ export interface ClassSnapshot {
   /** Net amount (fen) counted as the customer's revenue in its cells. */
   revenue: number;
   score: number;
+  /** The bulk recompute job that wrote this snapshot (how a repeated page knows it changed the customer before). */
+  job?: string;
 }
 
 export interface CellMove {

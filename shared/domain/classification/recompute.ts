@@ -1,82 +1,127 @@
 // The bulk recompute job ("classify", started by apply): pages through the tenant's customers and reconciles each
 // one (all active schemes, value score, cells, membership, history), and turns customers dormant whose categories'
-// dormancy threshold has passed. Resumable: the page cursor is saved after every page; idempotent: each customer is
-// counted once per job (outcome marker in its own transaction) and a reconcile of an up-to-date customer writes
-// nothing but the marker. Writes are conditional on the classification snapshot read, so a concurrent edit is never
-// overwritten: the job re-reads and re-plans instead.
+// dormancy threshold has passed.
+// - A page's profiles are read with one strongly consistent BatchGetItem; the customers that changed are written in
+//   groups, each group one transaction (every profile conditional on the snapshot its plan was made from, the cells'
+//   moves summed), so a page costs a few requests instead of several per customer.
+// - Resumable: the cursor is saved after every page, with the page's counts in the same write, so a page repeated
+//   after a crash counts once. Idempotent: a repeated page finds its customers up to date (a bulk write stamps the job
+//   on the snapshot, so they still count as changed) and writes nothing.
+// - A concurrent edit is never overwritten: when a group's transaction finds a snapshot moved on, its customers are
+//   reconciled one by one from a fresh read.
+import { env } from "../../config/env.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
-import { transact } from "../../db/transact.ts";
 import { auditPut } from "../audit/audit.ts";
-import { listAll, toCustomer, updateCustomer } from "../customers/repository.ts";
-import type { JobRunner } from "../jobs/runner.ts";
-import { dueForDormancy, planReconcile } from "./engine.ts";
-import { readProfile, StaleSnapshotError, writeReconcile } from "./repository.ts";
+import { batchGetProfiles, type CustomerItem, listAll, toCustomer, updateCustomer } from "../customers/repository.ts";
+import type { JobRun, JobRunner } from "../jobs/runner.ts";
+import { type ClassSnapshot, dueForDormancy, planReconcile } from "./engine.ts";
+import {
+  type ClassConfig,
+  type GroupEntry,
+  groupReconciles,
+  StaleSnapshotError,
+  writeReconcileGroup,
+} from "./repository.ts";
 import { configOf, reconcileCustomer } from "./service.ts";
 
-/** Customers read per page; the cursor is saved after each. */
-export const CLASSIFY_PAGE_SIZE = 25;
-/** Customers of a page reconciled at once. */
-const CLASSIFY_LANES = 8;
-const MAX_ATTEMPTS = 8;
+/** Group transactions of a page written at once. */
+const GROUP_LANES = 2;
 
 export const runClassify: JobRunner = async (run) => {
   const config = await configOf(run.tenant, true);
   let cursor = run.job.cursor as ShardCursor | "done" | null | undefined;
   while (cursor !== "done") {
-    const page = await listAll(run.tenant, [], CLASSIFY_PAGE_SIZE, cursor ?? undefined, false);
-    // Customers are independent: a page is worked on by a few concurrent lanes.
-    const queue = [...page.items];
-    const lane = async () => {
-      for (let listed = queue.shift(); listed; listed = queue.shift()) {
-        await classifyOne(listed.id);
-      }
-    };
-    await Promise.all(Array.from({ length: CLASSIFY_LANES }, lane));
+    const page = await listAll(run.tenant, [], env.CLASSIFY_PAGE_SIZE, cursor ?? undefined, false);
+    const counts = await classifyPage(
+      run,
+      config,
+      page.items.map((i) => i.id),
+    );
     cursor = (page.state as ShardCursor | undefined) ?? "done";
-    await run.saveCursor(cursor);
+    await run.saveCursor(cursor, counts);
     if (cursor !== "done" && run.timeIsShort()) return "paused";
   }
   return "done";
+};
 
-  async function classifyOne(customerId: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const now = Date.now();
-      const item = await readProfile(run.tenant, customerId);
-      if (!item || item.deletedAt) {
-        await run.record({ kind: "classify", itemId: customerId, counter: "unchanged" });
-        return;
-      }
-      try {
-        if (dueForDormancy(item, config.schemes, now)) {
-          const at = new Date(now).toISOString();
-          const set = { stage: "dormant", version: item.version + 1, updatedAt: at, updatedBy: "system" };
-          const outcome = await run.record({ kind: "classify", itemId: item.id, counter: "dormant" }, (extras) =>
-            updateCustomer(run.tenant, item, { set, remove: [], tokens: item.searchTokens ?? [] }, [
-              auditPut(run.tenant, {
-                at,
-                actor: "system",
-                action: "update",
-                entityType: "customer",
-                entityId: item.id,
-                before: { ...toCustomer(item) },
-                after: { ...toCustomer(item), ...set },
-                requestId: `job:${run.job.id}`,
-              }),
-              ...extras,
-            ]),
-          );
-          if (outcome === "recorded") await reconcileCustomer(run.tenant, item.id, { config, now });
-          return;
-        }
-        const plan = planReconcile(item, config.schemes, config.model, now);
-        await run.record({ kind: "classify", itemId: item.id, counter: plan ? "changed" : "unchanged" }, (extras) =>
-          plan ? writeReconcile(run.tenant, item.id, plan, new Date(now).toISOString(), extras) : transact(extras),
-        );
-        break;
-      } catch (err) {
-        const retry = err instanceof StaleSnapshotError || (err as { status?: number }).status === 409;
-        if (!retry || attempt >= MAX_ATTEMPTS) throw err;
-      }
+/** Reconciles one page of customers; resolves the page's counts (`changed`, `unchanged`) for the cursor's write. */
+async function classifyPage(run: JobRun, config: ClassConfig, ids: string[]): Promise<Record<string, number>> {
+  const counts = { changed: 0, unchanged: 0 };
+  const now = Date.now();
+  const at = new Date(now).toISOString();
+  const profiles = await batchGetProfiles(run.tenant, ids, true);
+  const planned: GroupEntry[] = [];
+  for (const id of ids) {
+    const item = profiles.get(id);
+    if (!item || item.deletedAt) {
+      counts.unchanged++;
+    } else if (dueForDormancy(item, config.schemes, now)) {
+      const outcome = await makeDormant(run, config, item, now); // rare: usually counted by its own outcome marker
+      if (outcome) counts[outcome]++;
+    } else {
+      const plan = planReconcile(item, config.schemes, config.model, now);
+      if (plan) {
+        plan.snapshot.job = run.job.id;
+        planned.push({ customerId: id, plan });
+      } else if ((item.cls as ClassSnapshot | undefined)?.job === run.job.id) counts.changed++;
+      else counts.unchanged++;
     }
   }
-};
+  const groups = groupReconciles(run.tenant, planned, at);
+  const lane = async () => {
+    for (let group = groups.shift(); group; group = groups.shift()) {
+      try {
+        await writeReconcileGroup(run.tenant, group, at);
+        counts.changed += group.length;
+      } catch (err) {
+        // A snapshot moved on (a concurrent edit) or the group kept conflicting: one by one, each from a fresh read.
+        if (!(err instanceof StaleSnapshotError) && (err as { status?: number }).status !== 409) throw err;
+        for (const e of group) {
+          const outcome = await reconcileCustomer(run.tenant, e.customerId, { config, now, job: run.job.id });
+          counts[outcome === "changed" ? "changed" : "unchanged"]++;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: GROUP_LANES }, lane));
+  return counts;
+}
+
+/**
+ * Moves a customer to `dormant` (audited) and reconciles it; the outcome marker counts it once per job. When the
+ * customer was edited meanwhile it is only reconciled (the next run looks at its stage again), and the outcome of that
+ * is returned for the page to count.
+ */
+async function makeDormant(
+  run: JobRun,
+  config: ClassConfig,
+  item: CustomerItem,
+  now: number,
+): Promise<"changed" | "unchanged" | undefined> {
+  const at = new Date(now).toISOString();
+  const set = { stage: "dormant", version: item.version + 1, updatedAt: at, updatedBy: "system" };
+  try {
+    const outcome = await run.record({ kind: "classify", itemId: item.id, counter: "dormant" }, (extras) =>
+      updateCustomer(run.tenant, item, { set, remove: [], tokens: item.searchTokens ?? [] }, [
+        auditPut(run.tenant, {
+          at,
+          actor: "system",
+          action: "update",
+          entityType: "customer",
+          entityId: item.id,
+          before: { ...toCustomer(item) },
+          after: { ...toCustomer(item), ...set },
+          requestId: `job:${run.job.id}`,
+        }),
+        ...extras,
+      ]),
+    );
+    if (outcome === "recorded") await reconcileCustomer(run.tenant, item.id, { config, now, job: run.job.id });
+    return undefined;
+  } catch (err) {
+    // Edited meanwhile (its version moved on): the next run of the job (or the nightly one) looks at it again.
+    if ((err as { status?: number }).status !== 409) throw err;
+    const outcome = await reconcileCustomer(run.tenant, item.id, { config, now, job: run.job.id });
+    return outcome === "changed" ? "changed" : "unchanged";
+  }
+}

@@ -6,14 +6,14 @@ import { TTL_ATTRIBUTE } from "../../db/table.ts";
 import { ddb } from "../../db/client.ts";
 import { shardOf } from "../../db/ids.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
-import { type GuardedItem, transact } from "../../db/transact.ts";
+import { type GuardedItem, MAX_TRANSACTION_ITEMS, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
 import { replanMarker } from "../reminders/repository.ts";
 import { getCustomerItem } from "../customers/repository.ts";
 import type { Viewer } from "../org/viewer.ts";
 import { BUILT_IN_SCHEMES } from "./builtins.ts";
-import type { ReconcilePlan } from "./engine.ts";
+import type { CellMove, ReconcilePlan } from "./engine.ts";
 import { classificationKeys as K } from "./keys.ts";
 import type { Scheme } from "./schemas.ts";
 import { DEFAULT_VALUE_MODEL, type ValueModel } from "./value.ts";
@@ -156,22 +156,25 @@ export const readProfile = getCustomerItem;
 /** The classification snapshot moved on by another writer since it was read: read again and plan again. */
 export class StaleSnapshotError extends Error {
   override readonly name = "StaleSnapshotError";
+  constructor(readonly customerId: string) {
+    super(`customer ${customerId}: classification moved on`);
+  }
+}
+
+/** A plan's writes: the customer's own items, and its distribution cell moves (which several plans may share). */
+interface ReconcileWrites {
+  own: GuardedItem[];
+  cells: { key: { PK: string; SK: string }; move: CellMove }[];
 }
 
 /**
- * Writes a reconcile plan in one transaction: the profile (categories, value score, snapshot; conditional on the
- * snapshot revision read), each distribution cell's ADD, membership puts and deletes, and history entries.
+ * The writes of a reconcile plan: the profile (categories, value score, snapshot; conditional on the snapshot revision
+ * read), membership puts and deletes, history entries, the reminder re-plan marker, and each cell's move.
  */
-export async function writeReconcile(
-  tenant: string,
-  customerId: string,
-  plan: ReconcilePlan,
-  at: string,
-  extras: GuardedItem[],
-): Promise<void> {
+function reconcileWrites(tenant: string, customerId: string, plan: ReconcilePlan, at: string): ReconcileWrites {
   const pk = customerKeys.pk(tenant, customerId);
   const shard = shardOf(customerId, shards());
-  const items: GuardedItem[] = [
+  const own: GuardedItem[] = [
     {
       item: {
         Update: {
@@ -191,28 +194,8 @@ export async function writeReconcile(
           },
         },
       },
-      onConditionFailed: () => new StaleSnapshotError(`customer ${customerId}: classification moved on`),
+      onConditionFailed: () => new StaleSnapshotError(customerId),
     },
-    ...plan.cells.map((c): GuardedItem => ({
-      item: {
-        Update: {
-          TableName: table(),
-          Key: { PK: K.cellPk(tenant, c.schemeId, shard), SK: K.cellSk(c.dept, c.owner, c.value) },
-          UpdateExpression:
-            "SET entity = :e, schemeId = :s, ownerId = :o, deptPath = :d, #v = :v ADD #n :n, revenue :r",
-          ExpressionAttributeNames: { "#v": "value", "#n": "count" },
-          ExpressionAttributeValues: {
-            ":e": "class-cell",
-            ":s": c.schemeId,
-            ":o": c.owner,
-            ":d": c.dept,
-            ":v": c.value,
-            ":n": c.count,
-            ":r": c.revenue,
-          },
-        },
-      },
-    })),
     ...Object.entries(plan.membership).map(([schemeId, value]): GuardedItem =>
       value === null
         ? { item: { Delete: { TableName: table(), Key: { PK: pk, SK: K.membershipSk(schemeId) } } } }
@@ -246,9 +229,105 @@ export async function writeReconcile(
     })),
     // A changed category may change which reminder rules apply: the next reminder tick re-checks the customer.
     ...(Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
-    ...extras,
   ];
-  await transact(items);
+  const cells = plan.cells.map((move) => ({
+    key: { PK: K.cellPk(tenant, move.schemeId, shard), SK: K.cellSk(move.dept, move.owner, move.value) },
+    move,
+  }));
+  return { own, cells };
+}
+
+/** One ADD to a distribution cell (count and revenue), creating the cell when it is new. */
+function cellUpdate(key: { PK: string; SK: string }, c: CellMove): GuardedItem {
+  return {
+    item: {
+      Update: {
+        TableName: table(),
+        Key: key,
+        UpdateExpression: "SET entity = :e, schemeId = :s, ownerId = :o, deptPath = :d, #v = :v ADD #n :n, revenue :r",
+        ExpressionAttributeNames: { "#v": "value", "#n": "count" },
+        ExpressionAttributeValues: {
+          ":e": "class-cell",
+          ":s": c.schemeId,
+          ":o": c.owner,
+          ":d": c.dept,
+          ":v": c.value,
+          ":n": c.count,
+          ":r": c.revenue,
+        },
+      },
+    },
+  };
+}
+
+/** Writes a reconcile plan of one customer in one transaction, with `extras`. */
+export async function writeReconcile(
+  tenant: string,
+  customerId: string,
+  plan: ReconcilePlan,
+  at: string,
+  extras: GuardedItem[],
+): Promise<void> {
+  const w = reconcileWrites(tenant, customerId, plan, at);
+  await transact([...w.own, ...w.cells.map((c) => cellUpdate(c.key, c.move)), ...extras]);
+}
+
+/** One customer's plan in a group written together. */
+export interface GroupEntry {
+  customerId: string;
+  plan: ReconcilePlan;
+}
+
+/**
+ * Splits plans into groups that each fit one transaction: a group holds its customers' own items plus one ADD per
+ * distinct cell (moves of the same cell summed), at most `MAX_TRANSACTION_ITEMS`.
+ */
+export function groupReconciles(tenant: string, entries: GroupEntry[], at: string): GroupEntry[][] {
+  const groups: GroupEntry[][] = [];
+  let group: GroupEntry[] = [];
+  let own = 0;
+  let cells = new Set<string>();
+  for (const e of entries) {
+    const w = reconcileWrites(tenant, e.customerId, e.plan, at);
+    const next = new Set(cells);
+    for (const c of w.cells) next.add(`${c.key.PK}\u0000${c.key.SK}`);
+    if (group.length && own + w.own.length + next.size > MAX_TRANSACTION_ITEMS) {
+      groups.push(group);
+      group = [];
+      own = 0;
+      cells = new Set(w.cells.map((c) => `${c.key.PK}\u0000${c.key.SK}`));
+    } else cells = next;
+    group.push(e);
+    own += w.own.length;
+  }
+  if (group.length) groups.push(group);
+  return groups;
+}
+
+/**
+ * Writes the plans of several customers in one transaction: every customer's own items (each profile conditional on
+ * the snapshot its plan was made from) and the cells' summed moves. All or nothing: a StaleSnapshotError names the
+ * customer whose classification moved on.
+ */
+export async function writeReconcileGroup(tenant: string, group: GroupEntry[], at: string): Promise<void> {
+  const own: GuardedItem[] = [];
+  const cells = new Map<string, { key: { PK: string; SK: string }; move: CellMove }>();
+  for (const e of group) {
+    const w = reconcileWrites(tenant, e.customerId, e.plan, at);
+    own.push(...w.own);
+    for (const c of w.cells) {
+      const k = `${c.key.PK}\u0000${c.key.SK}`;
+      const sum = cells.get(k);
+      if (sum)
+        cells.set(k, {
+          key: c.key,
+          move: { ...sum.move, count: sum.move.count + c.move.count, revenue: sum.move.revenue + c.move.revenue },
+        });
+      else cells.set(k, c);
+    }
+  }
+  const moves = [...cells.values()].filter((c) => c.move.count !== 0 || c.move.revenue !== 0);
+  await transact([...own, ...moves.map((c) => cellUpdate(c.key, c.move))]);
 }
 
 /** The cells of a scheme the viewer may count: one Query per shard, narrowed to the viewer's departments or owner. */

@@ -12,7 +12,7 @@ import { type CustomerItem, batchGetProfiles, listAll } from "../customers/repos
 import { type SendJobMessage, startJob } from "../jobs/service.ts";
 import { resolveViewer, canSee, type Viewer } from "../org/viewer.ts";
 import { builtInScheme } from "./builtins.ts";
-import { classify, planReconcile } from "./engine.ts";
+import { type ClassSnapshot, classify, planReconcile } from "./engine.ts";
 import { SCORE_SCHEME } from "./keys.ts";
 import {
   type ClassConfig,
@@ -59,7 +59,7 @@ const MAX_RECONCILE_ATTEMPTS = 8;
 export async function reconcileCustomer(
   tenant: string,
   customerId: string,
-  opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig } = {},
+  opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig; job?: string } = {},
 ): Promise<"changed" | "unchanged" | "missing"> {
   for (let attempt = 1; ; attempt++) {
     const [config, item] = await Promise.all([
@@ -71,8 +71,12 @@ export async function reconcileCustomer(
     const plan = planReconcile(item, config.schemes, config.model, now);
     if (!plan) {
       if (opts.extras?.length) await transact(opts.extras);
-      return "unchanged";
+      // A job's bulk write stamps the snapshot: the customer was changed by this job before (a repeated page).
+      return opts.job !== undefined && (item.cls as ClassSnapshot | undefined)?.job === opts.job
+        ? "changed"
+        : "unchanged";
     }
+    if (opts.job !== undefined) plan.snapshot.job = opts.job;
     try {
       await writeReconcile(tenant, customerId, plan, new Date(now).toISOString(), opts.extras ?? []);
       return "changed";

@@ -383,8 +383,12 @@ export async function listByOwner(
   return { items: (res.Items ?? []) as CustomerItem[], state: res.LastEvaluatedKey };
 }
 
-/** Profiles by id (live or in the bin), with UnprocessedKeys retried. */
-export async function batchGetProfiles(tenant: string, ids: string[]): Promise<Map<string, CustomerItem>> {
+/** Profiles by id (live or in the bin), with UnprocessedKeys retried; `consistent` for strongly consistent reads. */
+export async function batchGetProfiles(
+  tenant: string,
+  ids: string[],
+  consistent = false,
+): Promise<Map<string, CustomerItem>> {
   const found = new Map<string, CustomerItem>();
   for (let i = 0; i < ids.length; i += 100) {
     let keys: Record<string, unknown>[] | undefined = ids
@@ -392,7 +396,7 @@ export async function batchGetProfiles(tenant: string, ids: string[]): Promise<M
       .map((id) => ({ PK: K.pk(tenant, id), SK: K.profileSk() }));
     for (let attempt = 0; keys?.length; attempt++) {
       const res: BatchGetCommandOutput = await ddb.send(
-        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
+        new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: consistent || undefined } } }),
       );
       for (const item of res.Responses?.[table()] ?? []) found.set(item.id as string, item as CustomerItem);
       keys = res.UnprocessedKeys?.[table()]?.Keys;

@@ -224,18 +224,36 @@ export async function checkpointJob(tenant: string, id: string, owner: string, p
   });
 }
 
-/** Stores where a paging job continues (with its percent), fenced by the lease like every other change. */
+/**
+ * Stores where a paging job continues (with its percent), fenced by the lease like every other change. With
+ * `progress`, the job's processed count and counters are stored in the same write: a runner that counts a page's
+ * outcomes itself (no per-item marker) saves them with the cursor, so a page repeated after a crash is counted once.
+ */
 export async function saveJobCursor(
   tenant: string,
   id: string,
   owner: string,
   cursor: unknown,
   percent: number,
+  progress?: { processed: number; counts: Record<string, number> },
 ): Promise<void> {
   await leasedUpdate(tenant, id, owner, {
-    expression: "SET #cursor = :c, #percent = :p, updatedAt = :at ADD #version :one",
-    names: { "#cursor": "cursor", "#percent": "percent" },
-    values: { ":c": cursor ?? null, ":p": percent, ":at": new Date().toISOString(), ":one": 1 },
+    expression:
+      "SET #cursor = :c, #percent = :p, updatedAt = :at" +
+      (progress ? ", #processed = :processed, #counts = :counts" : "") +
+      " ADD #version :one",
+    names: {
+      "#cursor": "cursor",
+      "#percent": "percent",
+      ...(progress ? { "#processed": "processed", "#counts": "counts" } : {}),
+    },
+    values: {
+      ":c": cursor ?? null,
+      ":p": percent,
+      ":at": new Date().toISOString(),
+      ":one": 1,
+      ...(progress ? { ":processed": progress.processed, ":counts": progress.counts } : {}),
+    },
   });
 }
 

@@ -45,8 +45,12 @@ export interface JobRun {
   ): Promise<"recorded" | "already">;
   /** Stores progress (percent) so far. */
   checkpoint(): Promise<void>;
-  /** Stores where a paging job continues; a later run finds it as `job.cursor`. */
-  saveCursor(cursor: unknown): Promise<void>;
+  /**
+   * Stores where a paging job continues; a later run finds it as `job.cursor`. `outcomes` (counter -> items) are the
+   * page's outcomes the runner counted itself, without per-item markers: they are added to the job's counters in the
+   * same write as the cursor, so they count exactly once however often the page is repeated before it.
+   */
+  saveCursor(cursor: unknown, outcomes?: Record<string, number>): Promise<void>;
   /**
    * For runners that store their own progress (a chunk's outcomes written with its checkpoint, no per-item marker):
    * the job's processed items, counters and total as now stored, so the finish and checkpoints agree with them.
@@ -193,8 +197,19 @@ class Run implements JobRun {
     return "recorded";
   }
 
-  async saveCursor(cursor: unknown): Promise<void> {
-    await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, this.tally.percent(this.job.total));
+  async saveCursor(cursor: unknown, outcomes?: Record<string, number>): Promise<void> {
+    if (!outcomes) {
+      await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, this.tally.percent(this.job.total));
+      return;
+    }
+    const after = new JobTally({ processed: this.tally.processed, counts: this.tally.counts, errors: [] });
+    for (const [counter, n] of Object.entries(outcomes)) {
+      after.processed += n;
+      after.counts[counter] = (after.counts[counter] ?? 0) + n;
+    }
+    await saveJobCursor(this.tenant, this.job.id, this.owner, cursor, after.percent(this.job.total), after);
+    this.tally.processed = after.processed;
+    Object.assign(this.tally.counts, after.counts);
   }
 
   async checkpoint(): Promise<void> {
