@@ -50,7 +50,11 @@ export async function measureBundles(): Promise<BundleFigure[]> {
   await mkdir(OUT, { recursive: true });
   const units = [
     ...Object.entries(httpFunctions).map(([name, f]) => ({ name, entry: f.entry, kind: "api" as const })),
-    ...Object.entries(queues).map(([name, q]) => ({ name: `${name} worker`, entry: q.worker, kind: "worker" as const })),
+    ...Object.entries(queues).map(([name, q]) => ({
+      name: `${name} worker`,
+      entry: q.worker,
+      kind: "worker" as const,
+    })),
   ];
   const out: BundleFigure[] = [];
   for (const u of units) {

@@ -17,7 +17,7 @@ import { registerTenant } from "../tenants/registry.ts";
 import { maskRecord } from "../org/masking.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
-import { canSee, requireWrite, resolveViewer, scopeConditions, type Viewer } from "../org/viewer.ts";
+import { canSee, requireWrite, resolveViewer, resolveViewerWith, scopeConditions, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence } from "../settings/settings.ts";
 import { replanMarker } from "../reminders/repository.ts";
@@ -25,10 +25,10 @@ import { openTasksOf } from "../tasks/view.ts";
 import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "../orders/present.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
 import { conditionsOf, matches } from "./filters.ts";
+import { customerKeys } from "./keys.ts";
 import {
   binCustomer,
   type CustomerItem,
-  getCustomerItem,
   insertCustomer,
   listAll,
   listByDepartment,
@@ -63,9 +63,11 @@ async function requireVisible(v: Viewer, item: CustomerItem | undefined, id: str
 }
 
 /** The viewer and a customer read side by side (two independent requests in parallel). */
-async function viewerAnd(caller: Caller, id: string) {
-  const [v, item] = await Promise.all([resolveViewer(caller), getCustomerItem(caller.tenant, id)]);
-  return { v, item };
+/** The viewer and the customer's profile, read in one request. */
+async function viewerAnd(caller: Caller, id: string): Promise<{ v: Viewer; item: CustomerItem | undefined }> {
+  const key = { PK: customerKeys.pk(caller.tenant, id), SK: customerKeys.profileSk() };
+  const { viewer, items } = await resolveViewerWith(caller, [key]);
+  return { v: viewer, item: items[0] as CustomerItem | undefined };
 }
 
 /** The viewer and a live customer it may see, or 404 (for the customer's children: contacts, later orders...). */

@@ -80,16 +80,19 @@ export async function getUserRecord(tenant: string, id: string): Promise<User | 
 }
 
 /**
- * The user record and a department record in one request (what every scoped request needs first). Unprocessed keys
- * are retried: reading "no record" for a record that exists would fall back to the token's (possibly wider) roles.
+ * The user record and a department record in one request (what every scoped request needs first), plus any `also`
+ * items the request needs anyway (a customer profile), all strongly consistent. Unprocessed keys are retried: reading
+ * "no record" for a record that exists would fall back to the token's (possibly wider) roles.
  */
 export async function getUserAndDepartment(
   tenant: string,
   userId: string,
   deptId: string | undefined,
-): Promise<{ user?: User; dept?: Department }> {
-  let keys: Record<string, unknown>[] | undefined = [{ PK: K.userPk(tenant, userId), SK: K.userSk() }];
-  if (deptId) keys.push({ PK: K.deptPk(tenant, deptId), SK: K.deptSk() });
+  also: { PK: string; SK: string }[] = [],
+): Promise<{ user?: User; dept?: Department; also: Record<string, unknown>[] }> {
+  const userKey = { PK: K.userPk(tenant, userId), SK: K.userSk() };
+  const deptKey = deptId ? { PK: K.deptPk(tenant, deptId), SK: K.deptSk() } : undefined;
+  let keys: Record<string, unknown>[] | undefined = [userKey, ...(deptKey ? [deptKey] : []), ...also];
   const items: Record<string, unknown>[] = [];
   for (let attempt = 0; keys?.length; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt)));
@@ -100,9 +103,17 @@ export async function getUserAndDepartment(
     items.push(...(res.Responses?.[table()] ?? []));
     keys = res.UnprocessedKeys?.[table()]?.Keys;
   }
-  const user = items.find((i) => i.entity === "user");
-  const dept = items.find((i) => i.entity === "department");
-  return { user: user ? strip<User>(user) : undefined, dept: dept ? strip<Department>(dept) : undefined };
+  const at = (k: { PK: string; SK: string } | undefined) => k && items.find((i) => i.PK === k.PK && i.SK === k.SK);
+  const user = at(userKey);
+  const dept = at(deptKey);
+  return {
+    user: user ? strip<User>(user) : undefined,
+    dept: dept ? strip<Department>(dept) : undefined,
+    also: also.flatMap((k): Record<string, unknown>[] => {
+      const i = at(k);
+      return i ? [i] : [];
+    }),
+  };
 }
 
 export async function putUserRecord(

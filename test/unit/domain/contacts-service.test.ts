@@ -17,8 +17,11 @@ import { customerKeys } from "../../../shared/domain/customers/keys.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../../shared/http/errors.ts";
 import { aCaller, aContact, aCustomerItem, type TransactItem } from "./support/builders.ts";
 import { addsOf, removesOf, setsOf } from "./support/expressions.ts";
+import { serveBatchGets } from "../../support/batch-get.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
+/** Stores an item BatchGetItem serves (the viewer and the profile are read together). */
+let serve: ReturnType<typeof serveBatchGets>;
 /** Names of the commands sent other than reads (the viewer's own record is always read first). */
 const writesSent = () =>
   ddbMock
@@ -31,7 +34,7 @@ type Customer = ReturnType<typeof aCustomerItem>;
 beforeEach(() => {
   ddbMock.reset();
   // No user record: the token's roles and department apply (the viewer is read before anything else).
-  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
+  serve = serveBatchGets(ddbMock);
   ddbMock.on(GetCommand).resolves({});
   ddbMock.on(TransactWriteCommand).resolves({});
 });
@@ -41,6 +44,7 @@ function stored(tenant: string, customer: Customer, contacts: Contact[] = []) {
   ddbMock
     .on(GetCommand, { Key: { PK: customerKeys.pk(tenant, customer.id), SK: customerKeys.profileSk() } })
     .resolves({ Item: customer });
+  serve({ PK: customerKeys.pk(tenant, customer.id), SK: customerKeys.profileSk() }, customer);
   for (const c of contacts) {
     ddbMock
       .on(GetCommand, { Key: { PK: customerKeys.pk(tenant, customer.id), SK: customerKeys.contactSk(c.id) } })

@@ -23,8 +23,11 @@ import { searchTokens } from "../../../shared/domain/validation/index.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../../shared/http/errors.ts";
 import { aCaller, aCustomerItem, cancelWhere, partitionKeysOf, type TransactItem } from "./support/builders.ts";
 import { removesOf, setsOf, touchedOf } from "./support/expressions.ts";
+import { serveBatchGets } from "../../support/batch-get.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
+/** Stores an item BatchGetItem serves (the viewer and the profile are read together). */
+let serve: ReturnType<typeof serveBatchGets>;
 /** Names of the commands sent other than reads (the viewer's own record is always read first). */
 const writesSent = () =>
   ddbMock
@@ -52,7 +55,7 @@ const isAnyCodeGuard = (i: TransactItem) =>
 beforeEach(() => {
   ddbMock.reset();
   // No user record: the token's roles and department apply (the viewer is read before anything else).
-  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
+  serve = serveBatchGets(ddbMock);
   ddbMock.on(GetCommand).resolves({}); // no settings saved: the default pattern and time zone apply
   ddbMock.on(UpdateCommand).resolves({ Attributes: { seq: 1 } });
   ddbMock.on(TransactWriteCommand).resolves({});
@@ -240,6 +243,7 @@ describe("patchCustomer", () => {
   /** Serves `item` as the stored profile of its customer. */
   function stored(item: ReturnType<typeof aCustomerItem>) {
     ddbMock.on(GetCommand, { Key: { PK: item.PK as string, SK: customerKeys.profileSk() } }).resolves({ Item: item });
+    serve({ PK: item.PK as string, SK: customerKeys.profileSk() }, item);
     return item;
   }
 
@@ -257,9 +261,10 @@ describe("patchCustomer", () => {
     await patchCustomer(caller, item.id, CustomerPatchSchema.parse({ level: "A" }), item.version);
 
     // Assess
-    const get = ddbMock.commandCalls(GetCommand)[0]!.args[0].input;
-    expect(get.Key).toEqual({ PK: customerKeys.pk(caller.tenant, item.id), SK: customerKeys.profileSk() });
-    expect(get.ConsistentRead).toBe(true);
+    // With the viewer's own records, in one strongly consistent BatchGetItem.
+    const read = ddbMock.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!["unit-table"]!;
+    expect(read.Keys).toContainEqual({ PK: customerKeys.pk(caller.tenant, item.id), SK: customerKeys.profileSk() });
+    expect(read.ConsistentRead).toBe(true);
   });
 
   it("refuses a stale version with 409 and sends no transaction", async () => {

@@ -15,12 +15,15 @@ import { InteractionCreateSchema, type Interaction } from "../../../shared/domai
 import { createInteraction, patchInteraction } from "../../../shared/domain/interactions/service.ts";
 import { aCaller, aCustomerItem, type TransactItem } from "./support/builders.ts";
 import { addsOf, setsOf, touchedOf } from "./support/expressions.ts";
+import { serveBatchGets } from "../../support/batch-get.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
+/** Stores an item BatchGetItem serves (the viewer and the profile are read together). */
+let serve: ReturnType<typeof serveBatchGets>;
 
 beforeEach(() => {
   ddbMock.reset();
-  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
+  serve = serveBatchGets(ddbMock);
   ddbMock.on(GetCommand).resolves({});
   ddbMock.on(TransactWriteCommand).resolves({});
 });
@@ -37,6 +40,7 @@ function setUp(stats: Record<string, unknown>) {
   ddbMock
     .on(GetCommand, { Key: { PK: customerKeys.pk(caller.tenant, customer.id), SK: customerKeys.profileSk() } })
     .resolves({ Item: customer });
+  serve({ PK: customerKeys.pk(caller.tenant, customer.id), SK: customerKeys.profileSk() }, customer);
   const profile = (items: TransactItem[]) => items.find((i) => i.Update?.Key?.SK === customerKeys.profileSk())?.Update;
   const rollup = (items: TransactItem[]) => items.find((i) => String(i.Update?.Key?.PK).includes("#SATROLL#"))?.Update;
   return { caller, customer, profile, rollup };

@@ -16,8 +16,11 @@ import { newId } from "../../../shared/db/ids.ts";
 import { customerKeys } from "../../../shared/domain/customers/keys.ts";
 import { aContact, aCustomerItem } from "../domain/support/builders.ts";
 import { aContext, anEvent, bodyOf, claimsOf, type EventOptions } from "./support/events.ts";
+import { serveBatchGets } from "../../support/batch-get.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
+/** Stores an item BatchGetItem serves (the viewer and the profile are read together). */
+let serve: ReturnType<typeof serveBatchGets>;
 const PROBLEM = "application/problem+json; charset=utf-8";
 
 const callCustomers = (o: EventOptions) => customers(anEvent(o), aContext());
@@ -32,13 +35,14 @@ function storedCustomer(tenant: string, overrides: Parameters<typeof aCustomerIt
   ddbMock
     .on(GetCommand, { Key: { PK: customerKeys.pk(tenant, item.id), SK: customerKeys.profileSk() } })
     .resolves({ Item: item });
+  serve({ PK: customerKeys.pk(tenant, item.id), SK: customerKeys.profileSk() }, item);
   return item;
 }
 
 beforeEach(() => {
   ddbMock.reset();
   // No user record: the token's roles and department apply (the viewer is read before anything else).
-  ddbMock.on(BatchGetCommand).resolves({ Responses: {} });
+  serve = serveBatchGets(ddbMock);
   ddbMock.on(GetCommand).resolves({});
   ddbMock.on(UpdateCommand).resolves({ Attributes: { seq: 7 } });
   ddbMock.on(TransactWriteCommand).resolves({});

@@ -14,7 +14,7 @@ import { aContext, anEvent, bodyOf, claimsOf } from "../http/support/events.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 
-/** Counters as DynamoDB would keep them: ADD n only while `attribute_not_exists(n) OR n < :limit`. */
+/** Counters as DynamoDB would keep them: ADD :take only while `attribute_not_exists(n) OR n < :limit`. */
 let counters: Map<string, number>;
 let handlerCalls: number;
 
@@ -29,7 +29,7 @@ beforeEach(() => {
     if (n !== undefined && !(n < limit)) {
       throw new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
     }
-    counters.set(pk, (n ?? 0) + 1);
+    counters.set(pk, (n ?? 0) + Number(input.ExpressionAttributeValues?.[":take"]));
     return {};
   });
 });
@@ -98,7 +98,25 @@ describe("tenantRateLimit", () => {
     expect((await call(h, "acme")).statusCode).toBe(200);
   });
 
-  it("writes one conditional UpdateItem per request on T#<tenant>#RATE#<window>, expiring after the window", async () => {
+  it("takes requests in blocks of a twentieth of the limit: far fewer UpdateItems, and never more than the limit", async () => {
+    const limits = { ratePerSecond: 50, burst: 100 }; // windows of 2 s, 100 requests each, blocks of 5
+    const clock = clockAt(4_000_000);
+    const a = limitedHandler(limits, clock.now);
+    const b = limitedHandler(limits, clock.now); // another Lambda instance, same counter
+    const served = { a: 0, b: 0 };
+    for (let i = 0; i < 70; i++) {
+      if ((await call(a, "acme")).statusCode === 200) served.a++;
+      if ((await call(b, "acme")).statusCode === 200) served.b++;
+    }
+    expect(served.a + served.b).toBe(100);
+    expect(counters.get(rateKeys.pk("acme", 2_000))).toBe(100);
+    // Blocks of 5 while a whole block was left (20 in all), a last refused try each; refusals then cost nothing.
+    expect(ddbMock.commandCalls(UpdateCommand).length).toBeLessThanOrEqual(24);
+    expect((await call(a, "acme")).statusCode).toBe(429);
+    expect(handlerCalls).toBe(100);
+  });
+
+  it("writes a conditional UpdateItem on T#<tenant>#RATE#<window>, expiring after the window", async () => {
     const h = limitedHandler(LIMITS, clockAt(3_000_500).now);
     await call(h, "acme");
 
@@ -107,10 +125,10 @@ describe("tenantRateLimit", () => {
     expect(calls[0]!.args[0].input).toEqual({
       TableName: "t",
       Key: { PK: rateKeys.pk("acme", 1_000), SK: "RATE" },
-      UpdateExpression: "ADD #n :one SET #exp = :exp",
+      UpdateExpression: "ADD #n :take SET #exp = :exp",
       ConditionExpression: "attribute_not_exists(#n) OR #n < :limit",
       ExpressionAttributeNames: { "#n": "n", "#exp": "expiresAt" },
-      ExpressionAttributeValues: { ":one": 1, ":limit": 3, ":exp": 3_003 + 60 },
+      ExpressionAttributeValues: { ":take": 1, ":limit": 3, ":exp": 3_003 + 60 },
     });
     expect(rateKeys.pk("acme", 1_000)).toBe("T#acme#RATE#1000");
   });
