@@ -171,7 +171,7 @@ interface ReconcileWrites {
  * The writes of a reconcile plan: the profile (categories, value score, snapshot; conditional on the snapshot revision
  * read), membership puts and deletes, history entries, the reminder re-plan marker, and each cell's move.
  */
-function reconcileWrites(tenant: string, customerId: string, plan: ReconcilePlan, at: string): ReconcileWrites {
+export function reconcileWrites(tenant: string, customerId: string, plan: ReconcilePlan, at: string): ReconcileWrites {
   const pk = customerKeys.pk(tenant, customerId);
   const shard = shardOf(customerId, shards());
   const own: GuardedItem[] = [
