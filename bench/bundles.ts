@@ -38,7 +38,13 @@ function loadTime(file: string): number {
   const runs = [0, 1, 2].map(() =>
     Number(
       execFileSync(process.execPath, ["--input-type=module", "-e", script], {
-        env: { ...process.env, TABLE_NAME: "bench", AWS_REGION: "us-east-1", LOG_LEVEL: "SILENT" },
+        env: {
+          ...process.env,
+          TABLE_NAME: "bench",
+          AWS_REGION: "us-east-1",
+          LOG_LEVEL: "SILENT",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        },
         encoding: "utf8",
       }),
     ),
@@ -101,5 +107,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`| ${f.name} | ${f.kind} | ${f.kb} | ${f.loadMs} | ${top} |`);
   }
   await mkdir("bench/results", { recursive: true });
-  await writeFile("bench/results/bundles.json", JSON.stringify(figures, null, 2) + "\n");
+  await writeFile(
+    "bench/results/bundles.json",
+    JSON.stringify({ at: new Date().toISOString(), figures }, null, 2) + "\n",
+  );
 }
