@@ -58,28 +58,5 @@ function syllableOf(cp: number, dict: PinyinDictionary, parts: string[], syllabl
   return dict.syllableOf(cp);
 }
 
-/**
- * Digits of the compact encoding in pinyin-data.ts: printable ASCII without `"` and `\`, so the data stays one
- * plain string literal (esbuild writes non-ASCII as 6-byte \u escapes, so Han characters are encoded too).
- */
-export const DIGITS = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i))
-  .filter((c) => c !== '"' && c !== "\\")
-  .join("");
-/** Syllable indices below this take one digit; the others two, the first of them at or above it. */
-export const ONE_DIGIT_CODES = 89;
-/** Han characters in context words are written as three digits of their offset from this code point. */
-export const CHAR_BASE = 0x3000;
-
-/** Reads one syllable index at `pos` of `s`; returns it and the position after it. */
-export function readSyllableCode(s: string, pos: number): [index: number, next: number] {
-  const d = DIGITS.indexOf(s[pos]!);
-  if (d < ONE_DIGIT_CODES) return [d, pos + 1];
-  return [ONE_DIGIT_CODES + (d - ONE_DIGIT_CODES) * DIGITS.length + DIGITS.indexOf(s[pos + 1]!), pos + 2];
-}
-
-/** Reads a Han character written as three digits at `pos`. */
-export function readChar(s: string, pos: number): string {
-  const n = DIGITS.length;
-  const v = (DIGITS.indexOf(s[pos]!) * n + DIGITS.indexOf(s[pos + 1]!)) * n + DIGITS.indexOf(s[pos + 2]!);
-  return String.fromCodePoint(CHAR_BASE + v);
-}
+/** Syllable indices below this take one digit in pinyin-data.ts, the others two (see readIndex in digits.ts). */
+export const ONE_DIGIT_SYLLABLES = 89;

@@ -1,5 +1,6 @@
 // Search tokens for prefix search over Chinese names: normalised name, code, pinyin initials and full pinyin.
-import { DIGITS, readChar, readSyllableCode, toPinyin, type PinyinDictionary } from "./pinyin-convert.ts";
+import { digitAt, readChar, readIndex } from "./digits.ts";
+import { ONE_DIGIT_SYLLABLES, toPinyin, type PinyinDictionary } from "./pinyin-convert.ts";
 import { CHAR_RANGES, CONTEXT_WORDS, SYLLABLES } from "./pinyin-data.ts";
 
 /** Longest token produced by {@link searchTokens} (longer forms are cut, by code point). */
@@ -32,7 +33,7 @@ function getDictionary(): PinyinDictionary {
   const ranges = CHAR_RANGES.map(([start, codes]) => {
     const table: number[] = [];
     for (let pos = 0; pos < codes.length;) {
-      const [index, next] = readSyllableCode(codes, pos);
+      const [index, next] = readIndex(codes, pos, ONE_DIGIT_SYLLABLES);
       table.push(index);
       pos = next;
     }
@@ -41,12 +42,12 @@ function getDictionary(): PinyinDictionary {
   const words = new Map<string, readonly string[]>();
   let maxWordLength = 0;
   for (let pos = 0; pos < CONTEXT_WORDS.length;) {
-    const length = DIGITS.indexOf(CONTEXT_WORDS[pos++]!);
+    const length = digitAt(CONTEXT_WORDS, pos++);
     let word = "";
     for (let i = 0; i < length; i++, pos += 3) word += readChar(CONTEXT_WORDS, pos);
     const read: string[] = [];
     for (let i = 0; i < length; i++) {
-      const [index, next] = readSyllableCode(CONTEXT_WORDS, pos);
+      const [index, next] = readIndex(CONTEXT_WORDS, pos, ONE_DIGIT_SYLLABLES);
       read.push(syllables[index]!);
       pos = next;
     }
