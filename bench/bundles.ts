@@ -69,6 +69,7 @@ export async function measureBundles(): Promise<BundleFigure[]> {
       entryPoints: [u.entry],
       bundle: true,
       minify: true,
+      charset: "utf8",
       format: "esm",
       platform: "node",
       target: "node22",

@@ -1,7 +1,7 @@
 // HTTP adapter for classification: schemes, preview, apply, distribution, value model and pyramid, and a customer's
 // categories at a point in time.
 // adapter --> (use case) --> domain & repositories
-import { z } from "zod";
+import * as z from "zod";
 import {
   HistoryQuerySchema,
   PreviewInputSchema,

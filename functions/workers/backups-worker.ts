@@ -1,6 +1,6 @@
 // The backups queue's worker: on the nightly tick, starts one backup job per tenant (at most one per tenant and UTC
 // day, whatever the number of ticks or redeliveries); the jobs worker runs them, then their drills.
-import { z } from "zod";
+import * as z from "zod";
 import { startNightlyBackups } from "../../shared/domain/backups/nightly.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker } from "../../shared/queue/worker.ts";

@@ -1,6 +1,6 @@
 // The health queue's worker: records schedule heartbeats, pings and S3 drops (including S3's test event) so the
 // schedule -> SQS -> worker -> table and S3 -> SQS -> worker -> table chains can be checked end to end.
-import { z } from "zod";
+import * as z from "zod";
 import { type HealthSignal, recordHealthSignal } from "../../shared/domain/system/health-repository.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker } from "../../shared/queue/worker.ts";

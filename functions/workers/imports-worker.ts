@@ -1,6 +1,6 @@
 // The imports queue's worker: S3 ObjectCreated notifications for `imports/` in the uploads bucket. Each object starts
 // (or, for an upload made through POST /v1/imports, releases) one import job on the jobs queue; the jobs worker runs it.
-import { z } from "zod";
+import * as z from "zod";
 import { importObjectCreated, logIgnored } from "../../shared/domain/imports/service.ts";
 import { decodeEventKey } from "../../shared/domain/imports/storage.ts";
 import { logger } from "../../shared/log/logger.ts";

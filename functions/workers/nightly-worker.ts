@@ -1,6 +1,6 @@
 // The nightly queue's worker: a schedule tick starts the day's per-tenant jobs (classification refresh and dormancy).
 // Idempotent: a tick delivered twice, or two ticks of one day, start one job per tenant and day.
-import { z } from "zod";
+import * as z from "zod";
 import { runNightlyClassification } from "../../shared/domain/classification/nightly.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker } from "../../shared/queue/worker.ts";

@@ -5,7 +5,7 @@ import { Duration, Lazy, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Charset, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -119,6 +119,8 @@ export class ApiFunction extends Construct {
         depsLockFilePath: `${REPO_ROOT}package-lock.json`,
         bundling: {
           minify: true,
+          // Chinese text (header names, messages, scheme names) as UTF-8 bytes, not six-byte \u escapes.
+          charset: Charset.UTF8,
           sourceMap: true,
           sourcesContent: false,
           format: OutputFormat.ESM,

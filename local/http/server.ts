@@ -2,7 +2,7 @@
 // module Lambda runs, with the JWT authorizer's checks in front of `auth` routes, plus the /_local/* routes.
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { z } from "zod";
+import * as z from "zod";
 import type { TokenIssuer } from "../auth/issuer.ts";
 import { LambdaTimeoutError, lambdaContext, localFunctionName, withTimeout } from "../lambda/context.ts";
 import type { HandlerCache } from "../lambda/modules.ts";

@@ -1,5 +1,5 @@
 // Environment of every function, parsed once at module load with zod: a missing variable stops the cold start.
-import { z } from "zod";
+import * as z from "zod";
 
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(1),

@@ -1,7 +1,7 @@
 // Throttling configuration and arithmetic, free of SDK and logger so that CDK and the local runtime can import it:
 // the shapes of the limits (set once in functions/manifest.ts), how a route's limits are found, how the tenant limit
 // travels to the functions in their environment, and the fixed windows the tenant limiter counts in.
-import { z } from "zod";
+import * as z from "zod";
 
 /** Limits of one route, in API Gateway's terms: a token bucket of `burstLimit` tokens refilled at `rateLimit`/s. */
 export interface RouteLimits {

@@ -1,5 +1,5 @@
 // Money: decimal strings with at most 2 places at the edges ("1234.50"), integer fen (cents) inside. Never floats.
-import { z } from "zod";
+import * as z from "zod";
 
 /** Up to 2 decimal places, optional leading minus; no exponent, no grouping, no leading "+" or ".". */
 const DECIMAL = /^(-?)(\d{1,16})(?:\.(\d{1,2}))?$/;

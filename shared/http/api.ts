@@ -1,7 +1,7 @@
 // The middy stack every HTTP function uses: request context for logs, JSON body parsing, routing by routeKey, one error mapper.
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { type Caller, callerFromClaims, requireReader } from "../auth/claims.ts";
 import { logger } from "../log/logger.ts";
 import {

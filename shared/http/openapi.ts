@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with.
-import { z } from "zod";
+import * as z from "zod";
 import { httpFunctions } from "../../functions/manifest.ts";
 import { AuditQuerySchema as AuditQuerySchemaDoc } from "../domain/audit/query.ts";
 import {

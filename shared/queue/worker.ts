@@ -1,7 +1,7 @@
 // The one way workers consume SQS: records handled one by one, each body parsed (JSON + zod), failures reported as
 // partial batch failures so only they are retried; a message that keeps failing ends in the DLQ with its reason logged.
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { z } from "zod";
+import type * as z from "zod";
 import { logger } from "../log/logger.ts";
 
 /** Thrown (or reported) when a message can never succeed: bad JSON or a body that does not fit the schema. */

@@ -1,5 +1,5 @@
 // The audit query strings: history by record (entityId) or by user (userId), optionally within a time window; verify.
-import { z } from "zod";
+import * as z from "zod";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 
 const iso = z.iso.datetime({ offset: true, message: "an ISO-8601 date-time" });

@@ -1,5 +1,5 @@
 // Backups: the manifest written next to the chunks, the backup record the API lists, and the request bodies.
-import { z } from "zod";
+import * as z from "zod";
 
 /** Version of the table's item layout; a backup records it so a restore can refuse a layout it does not know. */
 export const TABLE_SCHEMA_VERSION = 1;

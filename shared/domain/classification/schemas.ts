@@ -1,5 +1,5 @@
 // Classification schemes: what a client may send (rules validated with the condition language) and what it reads.
-import { z } from "zod";
+import * as z from "zod";
 import { RuleConditionSchema, type Condition } from "../conditions/condition.ts";
 
 export const SchemeIdSchema = z

@@ -1,6 +1,6 @@
 // The customer value score: a weighted model per tenant (recency, frequency, monetary and custom factors) giving
 // 0-100 with each factor's contribution, and the value pyramid cut from the score histogram.
-import { z } from "zod";
+import * as z from "zod";
 import { readPath } from "../conditions/condition.ts";
 import { formatFen, moneySchema } from "../money.ts";
 

@@ -1,6 +1,6 @@
 // The condition language of classification rules and reminder rules (API.md "Conditions"): its schema, which fields
 // and operators exist and what values they take, and a pure evaluator over a stored customer item.
-import { z } from "zod";
+import * as z from "zod";
 import { parseFen } from "../money.ts";
 
 export const OPS = ["eq", "ne", "gt", "gte", "lt", "lte", "in", "prefix", "exists", "within"] as const;

@@ -1,5 +1,5 @@
 // Contact schemas: a customer's people (strict input, API output).
-import { z } from "zod";
+import * as z from "zod";
 import { maskable } from "../customers/schemas.ts";
 import { EmailSchema, PhoneSchema } from "../validation/index.ts";
 

@@ -1,5 +1,5 @@
 // Customer schemas: what a client may send (strict: unknown fields are refused) and what it gets back.
-import { z } from "zod";
+import * as z from "zod";
 import {
   EmailSchema,
   FaxSchema,

@@ -3,7 +3,7 @@
 // transaction with its audit entry and the job's outcome marker (so it counts once, whichever delivery handles it);
 // the list cursor is stored after each page, so a resumed run continues where the last one stopped.
 // adapter --> (use case) --> domain & repositories
-import { z } from "zod";
+import * as z from "zod";
 import type { Caller } from "../../auth/claims.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";

@@ -1,6 +1,6 @@
 // Import and export schemas: what a client sends to start one, what a job stores in its params and state, and what
 // the API returns.
-import { z } from "zod";
+import * as z from "zod";
 import { CustomerListQuerySchema } from "../customers/schemas.ts";
 import { COLUMNS_BY_ENTITY, IMPORT_ENTITIES } from "./columns.ts";
 

@@ -1,5 +1,5 @@
 // Interaction schemas: calls, visits, e-mails, meetings, complaints and surveys with a customer (strict input, API output).
-import { z } from "zod";
+import * as z from "zod";
 
 export const INTERACTION_KINDS = ["call", "visit", "email", "meeting", "complaint", "survey"] as const;
 export type InteractionKind = (typeof INTERACTION_KINDS)[number];

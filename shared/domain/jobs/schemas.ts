@@ -1,5 +1,5 @@
 // Background jobs: the stored shape, the API view and the queue message that starts or continues one.
-import { z } from "zod";
+import * as z from "zod";
 
 /** Job types the jobs worker knows; a new kind of job adds its name here and its runner in the worker. */
 export const JOB_TYPES = [

@@ -1,7 +1,7 @@
 // Sales analysis read from the rollup cells orders maintain at write time (rollups.ts): revenue, orders, customers
 // per group and period, growth against the previous period of equal length, a trend forecast, top customers.
 // Every read is a Query of one month's cells, narrowed to the viewer's data scope; no order is read.
-import { z } from "zod";
+import * as z from "zod";
 import type { Caller } from "../../auth/claims.ts";
 import { ValidationError } from "../../http/errors.ts";
 import { formatFen } from "../money.ts";

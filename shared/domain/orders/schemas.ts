@@ -1,5 +1,5 @@
 // Order request and response schemas: amounts are decimal strings at the edge and integer fen inside.
-import { z } from "zod";
+import * as z from "zod";
 import { moneySchema } from "../money.ts";
 import { ORDER_STATUSES } from "./status.ts";
 

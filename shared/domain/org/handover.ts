@@ -3,7 +3,7 @@
 // the job's counters (fenced by the job's lease, counted once by a marker). Moved customers leave the index, so a
 // resumed run simply queries from the top again.
 // adapter --> (use case) --> domain & repositories
-import { z } from "zod";
+import * as z from "zod";
 import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
 import type { GuardedItem } from "../../db/transact.ts";

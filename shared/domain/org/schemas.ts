@@ -1,5 +1,5 @@
 // Department and user schemas: the organisation that data scopes are computed from.
-import { z } from "zod";
+import * as z from "zod";
 import { ROLES } from "../../auth/claims.ts";
 import { DATA_SCOPES } from "../../auth/permissions.ts";
 import { PrincipalIdSchema } from "../customers/schemas.ts";

@@ -1,5 +1,5 @@
 // Reminder rule schemas (API.md "reminder rule"), notifications, and the reminders queue's messages.
-import { z } from "zod";
+import * as z from "zod";
 import { fieldKind, RuleConditionSchema } from "../conditions/condition.ts";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 import { ORDER_STATUSES } from "../orders/status.ts";

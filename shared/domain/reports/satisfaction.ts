@@ -2,7 +2,7 @@
 // summed from rollup cells kept at write time (shared/domain/interactions), one Query per month, within the viewer's
 // data scope. Never a scan of interactions.
 // adapter --> (use case) --> domain & repositories
-import { z } from "zod";
+import * as z from "zod";
 import type { Caller } from "../../auth/claims.ts";
 import { ValidationError } from "../../http/errors.ts";
 import { queryRollups, type RollupCell, type RollupScope } from "../interactions/repository.ts";

@@ -1,5 +1,5 @@
 // Customer code patterns such as C{yyyy}{seq:6}: validation, rendering and the counter key they number under.
-import { z } from "zod";
+import * as z from "zod";
 
 const TOKEN = /\{(yyyy|yy|mm|dd|seq:(\d{1,2}))\}/g;
 

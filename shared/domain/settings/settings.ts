@@ -1,6 +1,6 @@
 // Tenant settings (customer code pattern, time zone) and the counters that number customer codes.
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { transact } from "../../db/transact.ts";

@@ -1,5 +1,5 @@
 // Follow-up task schemas: create, patch (complete, snooze, reassign, edit), list query, and the stored shape.
-import { z } from "zod";
+import * as z from "zod";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 
 export const TASK_PRIORITIES = ["low", "normal", "high", "urgent"] as const;

@@ -1,5 +1,5 @@
 // Phone, fax, postcode and e-mail parsing for contacts, with Chinese numbers normalised to one canonical form.
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Kind of a parsed phone number:

