@@ -234,7 +234,9 @@ const rssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const rows: [string, number, number, string][] = [];
 const row = (name: string, n: number, s: number, note: string) => {
   rows.push([name, n, s, note]);
-  console.log(`${name}: ${fmt(n)} items in ${s.toFixed(1)} s = ${fmt(n / s)} items/s (${note}); peak RSS ${rssMiB()} MiB`);
+  console.log(
+    `${name}: ${fmt(n)} items in ${s.toFixed(1)} s = ${fmt(n / s)} items/s (${note}); peak RSS ${rssMiB()} MiB`,
+  );
 };
 try {
   console.log(`${new Date().toISOString()} seeding ${fmt(CUSTOMERS)} customers (2 contacts, 2 orders each)`);
