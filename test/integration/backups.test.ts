@@ -4,7 +4,7 @@
 // still holds every item exactly once; retention; tenant isolation and admin-only access.
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Context, SQSEvent } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { jobsWorker, RUNNERS } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import {
@@ -248,7 +248,7 @@ describe("restore drill", () => {
     expect(await allItemsOf(backupKeys.scratchTenant(jobId))).toEqual([]);
   });
 
-  it("fails when a chunk is corrupted, names the chunk, and still checks the others", async () => {
+  it("fails the job when a chunk is corrupted, names the chunk, raises the alarm, and still checks the others", async () => {
     const admin = aCaller();
     await seed(admin, 4);
     const w = worker();
@@ -264,8 +264,17 @@ describe("restore drill", () => {
     );
 
     const { jobId } = await requestRestore(admin, backupId, { mode: "drill" }, "req-drill", w.send);
-    await w.drain(w.sent.pop()!);
+    const stdout = vi.spyOn(process.stdout, "write");
+    let written: string[];
+    try {
+      await w.drain(w.sent.pop()!);
+    } finally {
+      written = stdout.mock.calls.map(([chunk]) => String(chunk));
+      stdout.mockRestore();
+    }
 
+    const metric = written.find((line) => line.includes('"RestoreDrillFailed":1'));
+    expect(metric, "the failed-drill metric line").toBeDefined();
     const after = (await readBackup(admin, backupId))!;
     expect(after.drill?.status).toBe("failed");
     expect(after.drill?.failedChunks).toEqual([
@@ -273,8 +282,12 @@ describe("restore drill", () => {
     ]);
     expect(after.drill?.verifiedItems).toBe(b.items - victim.items);
     const job = (await getJobItem(admin.tenant, jobId))!;
+    expect(job.status).toBe("failed");
+    expect(job.failureReason).toContain(victim.name);
+    expect(job.failureReason).toContain("SHA-256 of the stored bytes differs from the manifest");
     expect(job.counts).toMatchObject({ failed: 1, verified: b.chunks.length - 1 });
     expect(job.errors[0]).toMatchObject({ id: victim.name });
+    expect(await allItemsOf(backupKeys.scratchTenant(jobId))).toEqual([]);
   });
 });
 
