@@ -25,6 +25,8 @@ import {
 import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
 import { NOT_REPLACED, requestRestore } from "../../shared/domain/backups/restore.ts";
 import { startNightlyBackups } from "../../shared/domain/backups/nightly.ts";
+import { putSettings } from "../../shared/domain/settings/settings.ts";
+import { listTenants } from "../../shared/domain/tenants/registry.ts";
 import { ContactCreateSchema } from "../../shared/domain/contacts/schemas.ts";
 import { createContact } from "../../shared/domain/contacts/service.ts";
 import { CustomerCreateSchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
@@ -445,5 +447,36 @@ describe("nightly", () => {
     await w.drain(w.sent.pop()!);
     const b = (await readBackup(admin, first[0]!.jobId))!;
     expect(b).toMatchObject({ status: "succeeded", trigger: "nightly", drill: { status: "passed" } });
+  });
+  it("finds the tenants in the registry: one whose only data is its settings, one with customers", async () => {
+    const onlySettings = aCaller();
+    const withCustomers = aCaller();
+    await putSettings(
+      onlySettings.tenant,
+      onlySettings.userId,
+      { customerCodePattern: "K{seq:4}", timeZone: "UTC" },
+      0,
+    );
+    await seed(withCustomers, 1);
+    expect(await listTenants()).toEqual(expect.arrayContaining([onlySettings.tenant, withCustomers.tenant]));
+    const w = worker();
+    const night = new Date("2032-02-29T19:00:00Z");
+
+    // No tenant list given: the registry is the only source.
+    const started = await startNightlyBackups(night, w.send);
+
+    for (const caller of [onlySettings, withCustomers]) {
+      const mine = started.filter((s) => s.tenant === caller.tenant);
+      expect(mine, caller.tenant).toHaveLength(1);
+      await w.drain(w.sent.find((m) => m.jobId === mine[0]!.jobId)!);
+      const b = (await readBackup(caller, mine[0]!.jobId))!;
+      expect(b).toMatchObject({ status: "succeeded", trigger: "nightly", drill: { status: "passed" } });
+    }
+    expect(
+      (await readBackup(onlySettings, started.find((s) => s.tenant === onlySettings.tenant)!.jobId)).countsByEntity,
+    ).toMatchObject({ settings: 1 });
+    expect(
+      (await readBackup(withCustomers, started.find((s) => s.tenant === withCustomers.tenant)!.jobId)).countsByEntity,
+    ).toMatchObject({ customer: 1, contact: 2 });
   });
 });

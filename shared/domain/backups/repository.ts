@@ -185,23 +185,6 @@ export async function scanPrefixPage(
   return { items: res.Items ?? [], next: res.LastEvaluatedKey };
 }
 
-/** Scans distinct tenants with an item (`T#<tenant>#...`), for the nightly schedule. Reads the whole table once. */
-export async function scanTenants(): Promise<string[]> {
-  const tenants = new Set<string>();
-  let start: RawItem | undefined;
-  do {
-    const res = await dynamo.send(
-      new ScanCommand({ TableName: table(), ProjectionExpression: "PK", ExclusiveStartKey: start }),
-    );
-    for (const item of res.Items ?? []) {
-      const m = /^T#([A-Za-z0-9][A-Za-z0-9_.:@-]*)#/.exec(item.PK?.S ?? "");
-      if (m) tenants.add(m[1]!);
-    }
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return [...tenants].sort();
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** BatchWriteItem in groups of 25, retrying unprocessed requests with backoff. */
