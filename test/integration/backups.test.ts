@@ -28,7 +28,13 @@ import { startNightlyBackups } from "../../shared/domain/backups/nightly.ts";
 import { putSettings } from "../../shared/domain/settings/settings.ts";
 import { listTenants } from "../../shared/domain/tenants/registry.ts";
 import { ContactCreateSchema } from "../../shared/domain/contacts/schemas.ts";
-import { createContact } from "../../shared/domain/contacts/service.ts";
+import { ContactPatchSchema } from "../../shared/domain/contacts/schemas.ts";
+import { createContact, deleteContact, listContacts, patchContact } from "../../shared/domain/contacts/service.ts";
+import { InteractionCreateSchema, InteractionPatchSchema } from "../../shared/domain/interactions/schemas.ts";
+import { createInteraction, listInteractions, patchInteraction } from "../../shared/domain/interactions/service.ts";
+import { PaymentSchema } from "../../shared/domain/orders/schemas.ts";
+import { actOnOrder, addPayment, getOrder, listOrders } from "../../shared/domain/orders/service.ts";
+import { newOrder } from "../support/orders.ts";
 import { CustomerCreateSchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { createCustomer, getCustomer, patchCustomer } from "../../shared/domain/customers/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
@@ -133,6 +139,24 @@ async function seed(admin: Caller, n: number): Promise<string[]> {
     }
   }
   return ids;
+}
+
+/** What a user sees of one customer: its contacts, orders and interactions (state, not bookkeeping) and its stats. */
+async function stateOf(caller: Caller, id: string) {
+  const strip = (o: Record<string, unknown>) => {
+    const { version: _v, updatedAt: _u, updatedBy: _b, ...rest } = o;
+    return rest;
+  };
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+  const customer = await getCustomer(caller, id);
+  return {
+    primaryContactId: customer.primaryContactId,
+    stats: customer.stats,
+    categories: customer.categories,
+    contacts: (await listContacts(caller, id, 50, undefined)).items.sort(byId).map(strip),
+    orders: (await listOrders(caller, { customerId: id, limit: 50 })).items.sort(byId).map(strip),
+    interactions: (await listInteractions(caller, id, 50, undefined)).items.sort(byId).map(strip),
+  };
 }
 
 async function backUp(admin: Caller, w: ReturnType<typeof worker>) {
@@ -419,6 +443,83 @@ describe("point-in-time restore of one customer", () => {
     const latest = (await queryAudit(admin.tenant, { entityId: id!, limit: 1 })).items[0]!;
     expect(latest).toMatchObject({ requestId: "req-pitr", action: "update" });
     expect(latest.changes.sort()).toEqual(["level", "name"]);
+  });
+
+  it("rewinds the customer's contacts, orders and interactions too, with its stats, audited, and a rerun changes nothing", async () => {
+    const admin = aCaller();
+    const [id] = await seed(admin, 1); // two contacts: 张经理, 李主任
+    const contactsOf = async () => (await listContacts(admin, id!, 50, undefined)).items;
+    const [c1, c2] = await contactsOf();
+    const k1 = await patchContact(admin, id!, c1!.id, ContactPatchSchema.parse({ isPrimary: true }), c1!.version);
+    const o1 = await newOrder(admin, id!, ["100.00"]);
+    await actOnOrder(admin, o1.id, "submit", {}, undefined);
+    await actOnOrder(admin, o1.id, "approve", {}, undefined);
+    await createInteraction(admin, id!, InteractionCreateSchema.parse({ kind: "survey", score: 4 }), undefined);
+    const w = worker();
+    await backUp(admin, w);
+
+    // Between the backup and `at` (replayed from the audit log): a contact edited, a contact added, a draft order.
+    await patchContact(admin, id!, c1!.id, ContactPatchSchema.parse({ title: "总经理" }), k1.version);
+    await createContact(admin, id!, ContactCreateSchema.parse({ name: "王助理", mobile: "139 0000 1111" }), undefined);
+    await newOrder(admin, id!, ["20.00", "5.00"]);
+    await createInteraction(admin, id!, InteractionCreateSchema.parse({ kind: "complaint" }), undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    const expected = await stateOf(admin, id!);
+    const at = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+
+    // After `at` (undone): a contact edited, one deleted, a new primary contact, an order added and approved, a payment.
+    const now = await contactsOf();
+    const k2 = now.find((c) => c.id === c2!.id)!;
+    await patchContact(admin, id!, k2.id, ContactPatchSchema.parse({ name: "李主任（离职）" }), k2.version);
+    const wang = now.find((c) => c.name === "王助理")!;
+    await deleteContact(admin, id!, wang.id, undefined);
+    await createContact(
+      admin,
+      id!,
+      ContactCreateSchema.parse({ name: "赵总", mobile: "137 0000 2222", isPrimary: true }),
+      undefined,
+    );
+    const o3 = await newOrder(admin, id!, ["999.00"]);
+    await actOnOrder(admin, o3.id, "submit", {}, undefined);
+    await actOnOrder(admin, o3.id, "approve", {}, undefined);
+    await addPayment(admin, o1.id, PaymentSchema.parse({ amount: "30.00" }));
+    const complaint = (await listInteractions(admin, id!, 50, undefined)).items.find((i) => i.kind === "complaint")!;
+    await patchInteraction(
+      admin,
+      id!,
+      complaint.id,
+      InteractionPatchSchema.parse({ state: "resolved", resolution: "已处理" }),
+      complaint.version,
+    );
+    expect(await stateOf(admin, id!)).not.toEqual(expected);
+
+    await restoreCustomerAt(admin, id!, at, "req-pitr-children");
+
+    expect(await stateOf(admin, id!)).toEqual(expected);
+    await expect(getOrder(admin, o3.id)).rejects.toMatchObject({ name: "NotFoundError" });
+    const restoreEntries = (await queryAudit(admin.tenant, { userId: admin.userId, limit: 200 })).items.filter(
+      (e) => e.requestId === "req-pitr-children" && e.action === "restore",
+    );
+    // Changed since `at`: 李主任 (edited), 王助理 (deleted), 赵总 (added), 张经理 (demoted), o3, o1 (paid), the complaint.
+    expect(restoreEntries.map((e) => e.entityType).sort()).toEqual([
+      "contact",
+      "contact",
+      "contact",
+      "contact",
+      "interaction",
+      "order",
+      "order",
+    ]);
+    expect(restoreEntries.find((e) => e.entityId === wang.id)).toMatchObject({ before: null, parentId: id });
+
+    // Run again: everything already is as it was at `at`, so nothing is written.
+    await restoreCustomerAt(admin, id!, at, "req-pitr-again");
+    const again = (await queryAudit(admin.tenant, { userId: admin.userId, limit: 50 })).items.filter(
+      (e) => e.requestId === "req-pitr-again",
+    );
+    expect(again).toEqual([]);
+    expect(await stateOf(admin, id!)).toEqual(expected);
   });
 
   it("refuses a time before any backup (422) and is admin only", async () => {

@@ -82,6 +82,9 @@ export function chainedItem(tenant: string, entry: AuditEntry, chain: number, se
     GSI1SK: auditKeys.chainSk(seq),
     GSI2PK: auditKeys.byActorPk(tenant, entry.actor),
     GSI2SK: auditKeys.sk(entry.at, entry.id),
+    ...(entry.parentId
+      ? { GSI3PK: auditKeys.byParentPk(tenant, entry.parentId), GSI3SK: auditKeys.sk(entry.at, entry.id) }
+      : {}),
     entity: "audit",
     ...entry,
     chain,
