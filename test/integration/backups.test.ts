@@ -34,6 +34,7 @@ import { InteractionCreateSchema, InteractionPatchSchema } from "../../shared/do
 import { createInteraction, listInteractions, patchInteraction } from "../../shared/domain/interactions/service.ts";
 import { PaymentSchema } from "../../shared/domain/orders/schemas.ts";
 import { actOnOrder, addPayment, getOrder, listOrders } from "../../shared/domain/orders/service.ts";
+import { readCells } from "../../shared/domain/orders/rollups.ts";
 import { newOrder } from "../support/orders.ts";
 import { CustomerCreateSchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { createCustomer, getCustomer, patchCustomer } from "../../shared/domain/customers/service.ts";
@@ -156,6 +157,17 @@ async function stateOf(caller: Caller, id: string) {
     contacts: (await listContacts(caller, id, 50, undefined)).items.sort(byId).map(strip),
     orders: (await listOrders(caller, { customerId: id, limit: 50 })).items.sort(byId).map(strip),
     interactions: (await listInteractions(caller, id, 50, undefined)).items.sort(byId).map(strip),
+    // The sales report's cells of this month (approvals in the test happen now).
+    sales: await Promise.all(
+      (["customer", "month"] as const).map(async (g) =>
+        (await readCells(caller.tenant, g, new Date().toISOString().slice(0, 7), {})).map((c) => ({
+          group: g,
+          value: c.groupValue,
+          revenue: c.revenue,
+          orders: c.orders,
+        })),
+      ),
+    ),
   };
 }
 

@@ -2,16 +2,18 @@
 // rebuilt from the latest backup taken before `at` plus the audit entries written after that backup up to `at` (each
 // holds the full after image; a delete holds none), then written back as audited changes: the profile as an ordinary
 // PATCH (guards, search tokens and indexes move as for any PATCH), the children in transactions of a few dozen items,
-// each with its own audit entry and the customer's stats moved by exactly what it changes.
+// each with its own audit entry, the customer's stats and the sales rollup cells moved by exactly what it changes.
 // adapter --> (use case) --> domain & repositories
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Caller } from "../../auth/claims.ts";
-import { type GuardedItem, transact } from "../../db/transact.ts";
+import { type GuardedItem, MAX_TRANSACTION_ITEMS, transact } from "../../db/transact.ts";
 import { ConflictError, NotFoundError, UnprocessableError } from "../../http/errors.ts";
-import { type AuditEntry, auditOfChildren, auditPut, queryAudit } from "../audit/audit.ts";
+import { AUDIT_CHAINS, type AuditEntry, auditOfChildren, auditPut, queryAudit } from "../audit/audit.ts";
 import { reclassify } from "../classification/service.ts";
 import { customerKeys } from "../customers/keys.ts";
-import { getCustomerItem, toCustomer } from "../customers/repository.ts";
+import { type CustomerItem, getCustomerItem, toCustomer } from "../customers/repository.ts";
+import type { OrderRecord } from "../orders/present.ts";
+import { cellUpdates, keysOf, type RollupKeys } from "../orders/rollups.ts";
 import { type Customer, CustomerPatchSchema } from "../customers/schemas.ts";
 import { getCustomer, patchCustomer, restoreCustomer } from "../customers/service.ts";
 import { recompute as interactionTally } from "../interactions/stats.ts";
@@ -35,8 +37,11 @@ const RESTORABLE = Object.keys(CustomerPatchSchema.def.shape ?? {}).filter((k) =
 const CHILD_KINDS: readonly ChildKind[] = ["contact", "order", "interaction"];
 const isChild = (e: unknown): e is ChildKind => CHILD_KINDS.includes(e as ChildKind);
 
-/** Children written per transaction: up to 3 actions each (item, order pointer, audit entry), the profile, chain heads. */
-export const CHILDREN_PER_TRANSACTION = 25;
+/**
+ * Actions of one restore transaction for the children (item, order pointer, audit entry, sales cells); the profile's
+ * update and up to AUDIT_CHAINS chain heads join them, within DynamoDB's 100.
+ */
+const MAX_CHILD_ACTIONS = MAX_TRANSACTION_ITEMS - 1 - AUDIT_CHAINS - 6;
 
 type Image = Record<string, unknown>;
 
@@ -137,6 +142,42 @@ function statsOf(kind: ChildKind, i: Image | null | undefined): Record<string, n
     surveyScoreSum: t.scoreSum,
     openComplaints: t.openComplaints,
   };
+}
+
+/** What an order adds to the sales rollup cells: its booked revenue (approved, not cancelled, less returns). */
+function salesOf(o: Image | null | undefined): { revenue: number; orders: number } {
+  const counted = Boolean(o?.approvedAt) && o?.status !== "cancelled";
+  if (!o || !counted) return { revenue: 0, orders: 0 };
+  return { revenue: Number(o.amount ?? 0) - Number(o.returnedAmount ?? 0), orders: 1 };
+}
+
+/** The sales cells an order's restore moves, under the keys frozen at its approval. */
+function salesCells(tenant: string, customer: CustomerItem, c: ChildChange): GuardedItem[] {
+  const after = salesOf(c.target);
+  const before = salesOf(c.live);
+  const delta = { revenue: after.revenue - before.revenue, orders: after.orders - before.orders };
+  if (delta.revenue === 0 && delta.orders === 0) return [];
+  const o = (c.target ?? c.live)!;
+  const keys = (c.target?.rollup ?? c.live?.rollup ?? keysOf(o as unknown as OrderRecord, customer)) as RollupKeys;
+  return cellUpdates(tenant, keys, customer.id, customer.name, delta);
+}
+
+/** One update per cell: a transaction may not touch an item twice, so the moves of one cell are summed. */
+function mergeCells(cells: GuardedItem[]): GuardedItem[] {
+  const byKey = new Map<string, GuardedItem>();
+  for (const cell of cells) {
+    const u = cell.item.Update!;
+    const key = JSON.stringify(u.Key);
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { item: { Update: { ...u, ExpressionAttributeValues: { ...u.ExpressionAttributeValues } } } });
+      continue;
+    }
+    const v = seen.item.Update!.ExpressionAttributeValues!;
+    v[":r"] = Number(v[":r"]) + Number(u.ExpressionAttributeValues![":r"]);
+    v[":n"] = Number(v[":n"]) + Number(u.ExpressionAttributeValues![":n"]);
+  }
+  return [...byKey.values()];
 }
 
 function statsDelta(c: ChildChange): Record<string, number> {
@@ -272,40 +313,52 @@ async function restoreChildren(
   }
 
   const at = new Date().toISOString();
-  for (let i = 0; i < changes.length; i += CHILDREN_PER_TRANSACTION) {
-    const chunk = changes.slice(i, i + CHILDREN_PER_TRANSACTION);
-    const add: Record<string, number> = {};
-    const items: GuardedItem[] = [];
-    for (const c of chunk) {
-      for (const [k, v] of Object.entries(statsDelta(c))) add[k] = (add[k] ?? 0) + v;
-      const after = c.target && {
-        ...c.target,
-        // Bookkeeping moves forward: the restore is a new version of the child, made now by the caller.
-        ...(c.live?.dims ? { dims: c.live.dims } : {}),
-        ...(c.target.rollup || c.live?.rollup ? { rollup: c.target.rollup ?? c.live?.rollup } : {}),
-        version: c.version + 1,
-        updatedAt: at,
-        updatedBy: caller.userId,
-      };
-      const liveVersion = c.live ? Number(c.live.version) : undefined;
-      items.push(...childWrite(tenant, id, c.kind, c.id, after, liveVersion));
-      items.push(
-        auditPut(tenant, {
-          at,
-          actor: caller.userId,
-          action: "restore",
-          entityType: c.kind,
-          entityId: c.id,
-          parentId: id,
-          before: c.live ?? null,
-          after,
-          requestId,
-        }),
-      );
-    }
-    const stats = profileDerived(tenant, id, { add });
-    await transact(stats ? [stats, ...items] : items);
+  const customer = (await getCustomerItem(tenant, id))!;
+  let pending: { items: GuardedItem[]; cells: GuardedItem[]; add: Record<string, number>; actions: number } = {
+    items: [],
+    cells: [],
+    add: {},
+    actions: 0,
+  };
+  const flush = async () => {
+    if (!pending.items.length) return;
+    const stats = profileDerived(tenant, id, { add: pending.add });
+    await transact([...(stats ? [stats] : []), ...pending.items, ...mergeCells(pending.cells)]);
+    pending = { items: [], cells: [], add: {}, actions: 0 };
+  };
+  for (const c of changes) {
+    const after = c.target && {
+      ...c.target,
+      // Bookkeeping moves forward: the restore is a new version of the child, made now by the caller.
+      ...(c.live?.dims ? { dims: c.live.dims } : {}),
+      ...(c.target.rollup || c.live?.rollup ? { rollup: c.target.rollup ?? c.live?.rollup } : {}),
+      version: c.version + 1,
+      updatedAt: at,
+      updatedBy: caller.userId,
+    };
+    const liveVersion = c.live ? Number(c.live.version) : undefined;
+    const items = [
+      ...childWrite(tenant, id, c.kind, c.id, after, liveVersion),
+      auditPut(tenant, {
+        at,
+        actor: caller.userId,
+        action: "restore",
+        entityType: c.kind,
+        entityId: c.id,
+        parentId: id,
+        before: c.live ?? null,
+        after,
+        requestId,
+      }),
+    ];
+    const cells = c.kind === "order" ? salesCells(tenant, customer, c) : [];
+    if (pending.actions + items.length + cells.length > MAX_CHILD_ACTIONS) await flush();
+    pending.items.push(...items);
+    pending.cells.push(...cells);
+    pending.actions += items.length + cells.length;
+    for (const [k, v] of Object.entries(statsDelta(c))) pending.add[k] = (pending.add[k] ?? 0) + v;
   }
+  await flush();
 
   // Fields of the profile that follow from the children (set, not moved, so a rerun leaves them as they are).
   const restored = [...target.values()].filter((c) => c.image);
