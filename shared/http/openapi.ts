@@ -123,8 +123,11 @@ const ops: Record<string, Op> = {
   "DELETE /v1/customers/{id}": { summary: "Move a customer to the recycle bin", response: CustomerSchema },
   "POST /v1/customers/{id}/restore": {
     summary:
-      "Restore a customer from the recycle bin; with ?at= (admin) its profile as it was then, from the latest backup " +
-      "before that time plus the audit log after it",
+      "Restore a customer from the recycle bin; with ?at= (admin) its profile, contacts, orders and interactions as " +
+      "they were then (children created since deleted, deleted ones brought back, each change audited as `restore`, " +
+      "stats moved to match), from the latest backup before that time plus the audit log after it. 422 without a " +
+      "backup before `at`; 409 when the customer did not exist or was in the bin at `at`, or changed meanwhile " +
+      "(repeat the call: it carries on)",
     query: PointInTimeQuerySchema,
     response: CustomerSchema,
   },
@@ -253,7 +256,10 @@ const ops: Record<string, Op> = {
   },
   "GET /v1/backups/{id}": { summary: "One backup, its manifest and its latest drill (admin)", response: BackupSchema },
   "POST /v1/backups/{id}/restore": {
-    summary: "Restore drill into a scratch namespace, or replace the tenant's data with the backup (admin), as a job",
+    summary:
+      "Restore drill into a scratch namespace, or replace the tenant's data with the backup (admin), as a job. A " +
+      "drill that finds a chunk not restoring as recorded ends its job `failed`, with the chunks and why in " +
+      "`failureReason` (and `drill.failedChunks` on the backup)",
     body: RestoreRequestSchema,
     response: z.object({ jobId: z.string() }),
     status: 202,

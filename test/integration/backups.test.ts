@@ -4,7 +4,7 @@
 // still holds every item exactly once; retention; tenant isolation and admin-only access.
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Context, SQSEvent } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { jobsWorker, RUNNERS } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import {
@@ -25,8 +25,17 @@ import {
 import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
 import { NOT_REPLACED, requestRestore } from "../../shared/domain/backups/restore.ts";
 import { startNightlyBackups } from "../../shared/domain/backups/nightly.ts";
+import { putSettings } from "../../shared/domain/settings/settings.ts";
+import { listTenants } from "../../shared/domain/tenants/registry.ts";
 import { ContactCreateSchema } from "../../shared/domain/contacts/schemas.ts";
-import { createContact } from "../../shared/domain/contacts/service.ts";
+import { ContactPatchSchema } from "../../shared/domain/contacts/schemas.ts";
+import { createContact, deleteContact, listContacts, patchContact } from "../../shared/domain/contacts/service.ts";
+import { InteractionCreateSchema, InteractionPatchSchema } from "../../shared/domain/interactions/schemas.ts";
+import { createInteraction, listInteractions, patchInteraction } from "../../shared/domain/interactions/service.ts";
+import { PaymentSchema } from "../../shared/domain/orders/schemas.ts";
+import { actOnOrder, addPayment, getOrder, listOrders } from "../../shared/domain/orders/service.ts";
+import { readCells } from "../../shared/domain/orders/rollups.ts";
+import { newOrder } from "../support/orders.ts";
 import { CustomerCreateSchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { createCustomer, getCustomer, patchCustomer } from "../../shared/domain/customers/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
@@ -131,6 +140,35 @@ async function seed(admin: Caller, n: number): Promise<string[]> {
     }
   }
   return ids;
+}
+
+/** What a user sees of one customer: its contacts, orders and interactions (state, not bookkeeping) and its stats. */
+async function stateOf(caller: Caller, id: string) {
+  const strip = (o: Record<string, unknown>) => {
+    const { version: _v, updatedAt: _u, updatedBy: _b, ...rest } = o;
+    return rest;
+  };
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+  const customer = await getCustomer(caller, id);
+  return {
+    primaryContactId: customer.primaryContactId,
+    stats: customer.stats,
+    categories: customer.categories,
+    contacts: (await listContacts(caller, id, 50, undefined)).items.sort(byId).map(strip),
+    orders: (await listOrders(caller, { customerId: id, limit: 50 })).items.sort(byId).map(strip),
+    interactions: (await listInteractions(caller, id, 50, undefined)).items.sort(byId).map(strip),
+    // The sales report's cells of this month (approvals in the test happen now).
+    sales: await Promise.all(
+      (["customer", "month"] as const).map(async (g) =>
+        (await readCells(caller.tenant, g, new Date().toISOString().slice(0, 7), {})).map((c) => ({
+          group: g,
+          value: c.groupValue,
+          revenue: c.revenue,
+          orders: c.orders,
+        })),
+      ),
+    ),
+  };
 }
 
 async function backUp(admin: Caller, w: ReturnType<typeof worker>) {
@@ -248,7 +286,7 @@ describe("restore drill", () => {
     expect(await allItemsOf(backupKeys.scratchTenant(jobId))).toEqual([]);
   });
 
-  it("fails when a chunk is corrupted, names the chunk, and still checks the others", async () => {
+  it("fails the job when a chunk is corrupted, names the chunk, raises the alarm, and still checks the others", async () => {
     const admin = aCaller();
     await seed(admin, 4);
     const w = worker();
@@ -264,8 +302,17 @@ describe("restore drill", () => {
     );
 
     const { jobId } = await requestRestore(admin, backupId, { mode: "drill" }, "req-drill", w.send);
-    await w.drain(w.sent.pop()!);
+    const stdout = vi.spyOn(process.stdout, "write");
+    let written: string[];
+    try {
+      await w.drain(w.sent.pop()!);
+    } finally {
+      written = stdout.mock.calls.map(([chunk]) => String(chunk));
+      stdout.mockRestore();
+    }
 
+    const metric = written.find((line) => line.includes('"RestoreDrillFailed":1'));
+    expect(metric, "the failed-drill metric line").toBeDefined();
     const after = (await readBackup(admin, backupId))!;
     expect(after.drill?.status).toBe("failed");
     expect(after.drill?.failedChunks).toEqual([
@@ -273,8 +320,12 @@ describe("restore drill", () => {
     ]);
     expect(after.drill?.verifiedItems).toBe(b.items - victim.items);
     const job = (await getJobItem(admin.tenant, jobId))!;
+    expect(job.status).toBe("failed");
+    expect(job.failureReason).toContain(victim.name);
+    expect(job.failureReason).toContain("SHA-256 of the stored bytes differs from the manifest");
     expect(job.counts).toMatchObject({ failed: 1, verified: b.chunks.length - 1 });
     expect(job.errors[0]).toMatchObject({ id: victim.name });
+    expect(await allItemsOf(backupKeys.scratchTenant(jobId))).toEqual([]);
   });
 });
 
@@ -406,6 +457,83 @@ describe("point-in-time restore of one customer", () => {
     expect(latest.changes.sort()).toEqual(["level", "name"]);
   });
 
+  it("rewinds the customer's contacts, orders and interactions too, with its stats, audited, and a rerun changes nothing", async () => {
+    const admin = aCaller();
+    const [id] = await seed(admin, 1); // two contacts: 张经理, 李主任
+    const contactsOf = async () => (await listContacts(admin, id!, 50, undefined)).items;
+    const [c1, c2] = await contactsOf();
+    const k1 = await patchContact(admin, id!, c1!.id, ContactPatchSchema.parse({ isPrimary: true }), c1!.version);
+    const o1 = await newOrder(admin, id!, ["100.00"]);
+    await actOnOrder(admin, o1.id, "submit", {}, undefined);
+    await actOnOrder(admin, o1.id, "approve", {}, undefined);
+    await createInteraction(admin, id!, InteractionCreateSchema.parse({ kind: "survey", score: 4 }), undefined);
+    const w = worker();
+    await backUp(admin, w);
+
+    // Between the backup and `at` (replayed from the audit log): a contact edited, a contact added, a draft order.
+    await patchContact(admin, id!, c1!.id, ContactPatchSchema.parse({ title: "总经理" }), k1.version);
+    await createContact(admin, id!, ContactCreateSchema.parse({ name: "王助理", mobile: "139 0000 1111" }), undefined);
+    await newOrder(admin, id!, ["20.00", "5.00"]);
+    await createInteraction(admin, id!, InteractionCreateSchema.parse({ kind: "complaint" }), undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    const expected = await stateOf(admin, id!);
+    const at = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+
+    // After `at` (undone): a contact edited, one deleted, a new primary contact, an order added and approved, a payment.
+    const now = await contactsOf();
+    const k2 = now.find((c) => c.id === c2!.id)!;
+    await patchContact(admin, id!, k2.id, ContactPatchSchema.parse({ name: "李主任（离职）" }), k2.version);
+    const wang = now.find((c) => c.name === "王助理")!;
+    await deleteContact(admin, id!, wang.id, undefined);
+    await createContact(
+      admin,
+      id!,
+      ContactCreateSchema.parse({ name: "赵总", mobile: "137 0000 2222", isPrimary: true }),
+      undefined,
+    );
+    const o3 = await newOrder(admin, id!, ["999.00"]);
+    await actOnOrder(admin, o3.id, "submit", {}, undefined);
+    await actOnOrder(admin, o3.id, "approve", {}, undefined);
+    await addPayment(admin, o1.id, PaymentSchema.parse({ amount: "30.00" }));
+    const complaint = (await listInteractions(admin, id!, 50, undefined)).items.find((i) => i.kind === "complaint")!;
+    await patchInteraction(
+      admin,
+      id!,
+      complaint.id,
+      InteractionPatchSchema.parse({ state: "resolved", resolution: "已处理" }),
+      complaint.version,
+    );
+    expect(await stateOf(admin, id!)).not.toEqual(expected);
+
+    await restoreCustomerAt(admin, id!, at, "req-pitr-children");
+
+    expect(await stateOf(admin, id!)).toEqual(expected);
+    await expect(getOrder(admin, o3.id)).rejects.toMatchObject({ name: "NotFoundError" });
+    const restoreEntries = (await queryAudit(admin.tenant, { userId: admin.userId, limit: 200 })).items.filter(
+      (e) => e.requestId === "req-pitr-children" && e.action === "restore",
+    );
+    // Changed since `at`: 李主任 (edited), 王助理 (deleted), 赵总 (added), 张经理 (demoted), o3, o1 (paid), the complaint.
+    expect(restoreEntries.map((e) => e.entityType).sort()).toEqual([
+      "contact",
+      "contact",
+      "contact",
+      "contact",
+      "interaction",
+      "order",
+      "order",
+    ]);
+    expect(restoreEntries.find((e) => e.entityId === wang.id)).toMatchObject({ before: null, parentId: id });
+
+    // Run again: everything already is as it was at `at`, so nothing is written.
+    await restoreCustomerAt(admin, id!, at, "req-pitr-again");
+    const again = (await queryAudit(admin.tenant, { userId: admin.userId, limit: 50 })).items.filter(
+      (e) => e.requestId === "req-pitr-again",
+    );
+    expect(again).toEqual([]);
+    expect(await stateOf(admin, id!)).toEqual(expected);
+  });
+
   it("refuses a time before any backup (422) and is admin only", async () => {
     const admin = aCaller();
     const [id] = await seed(admin, 1);
@@ -432,5 +560,36 @@ describe("nightly", () => {
     await w.drain(w.sent.pop()!);
     const b = (await readBackup(admin, first[0]!.jobId))!;
     expect(b).toMatchObject({ status: "succeeded", trigger: "nightly", drill: { status: "passed" } });
+  });
+  it("finds the tenants in the registry: one whose only data is its settings, one with customers", async () => {
+    const onlySettings = aCaller();
+    const withCustomers = aCaller();
+    await putSettings(
+      onlySettings.tenant,
+      onlySettings.userId,
+      { customerCodePattern: "K{seq:4}", timeZone: "UTC" },
+      0,
+    );
+    await seed(withCustomers, 1);
+    expect(await listTenants()).toEqual(expect.arrayContaining([onlySettings.tenant, withCustomers.tenant]));
+    const w = worker();
+    const night = new Date("2032-02-29T19:00:00Z");
+
+    // No tenant list given: the registry is the only source.
+    const started = await startNightlyBackups(night, w.send);
+
+    for (const caller of [onlySettings, withCustomers]) {
+      const mine = started.filter((s) => s.tenant === caller.tenant);
+      expect(mine, caller.tenant).toHaveLength(1);
+      await w.drain(w.sent.find((m) => m.jobId === mine[0]!.jobId)!);
+      const b = (await readBackup(caller, mine[0]!.jobId))!;
+      expect(b).toMatchObject({ status: "succeeded", trigger: "nightly", drill: { status: "passed" } });
+    }
+    expect(
+      (await readBackup(onlySettings, started.find((s) => s.tenant === onlySettings.tenant)!.jobId)).countsByEntity,
+    ).toMatchObject({ settings: 1 });
+    expect(
+      (await readBackup(withCustomers, started.find((s) => s.tenant === withCustomers.tenant)!.jobId)).countsByEntity,
+    ).toMatchObject({ customer: 1, contact: 2 });
   });
 });

@@ -64,7 +64,18 @@ export interface AuditQuery {
 }
 
 function toEntry(item: Record<string, unknown>): AuditEntry {
-  const { PK: _pk, SK: _sk, GSI1PK: _cp, GSI1SK: _cs, GSI2PK: _g, GSI2SK: _s, entity: _e, ...rest } = item;
+  const {
+    PK: _pk,
+    SK: _sk,
+    GSI1PK: _cp,
+    GSI1SK: _cs,
+    GSI2PK: _g,
+    GSI2SK: _s,
+    GSI3PK: _pp,
+    GSI3SK: _ps,
+    entity: _e,
+    ...rest
+  } = item;
   return rest as unknown as AuditEntry;
 }
 
@@ -101,4 +112,27 @@ export async function queryAudit(tenant: string, q: AuditQuery) {
   // When filtering by both, the entity partition is read and the actor applied as a filter.
   const items = byEntity && q.userId ? entries.filter((e) => e.actor === q.userId) : entries;
   return { items, nextCursor: res.LastEvaluatedKey ? encodeCursor(tenant, scope, res.LastEvaluatedKey) : null };
+}
+
+/**
+ * Every audit entry of the children of `parentId` (entries carrying it as `parentId`) written after `after`, oldest
+ * first (GSI3; an entry appended a moment ago may not be in the index yet).
+ */
+export async function auditOfChildren(tenant: string, parentId: string, after: string): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: env.TABLE_NAME,
+        IndexName: "GSI3",
+        KeyConditionExpression: "GSI3PK = :pk AND GSI3SK > :after",
+        ExpressionAttributeValues: { ":pk": auditKeys.byParentPk(tenant, parentId), ":after": `${after}\uffff` },
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []).filter((i) => i.entity === "audit").map(toEntry));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
 }

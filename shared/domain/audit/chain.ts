@@ -7,6 +7,7 @@ import { shardOf } from "../../db/ids.ts";
 import type { Deferred, GuardedItem } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { canonicalJson } from "../idempotency/idempotency.ts";
+import { registerTenant } from "../tenants/registry.ts";
 import type { AuditEntry } from "./audit.ts";
 import { AUDIT_CHAINS, auditKeys } from "./keys.ts";
 
@@ -81,6 +82,9 @@ export function chainedItem(tenant: string, entry: AuditEntry, chain: number, se
     GSI1SK: auditKeys.chainSk(seq),
     GSI2PK: auditKeys.byActorPk(tenant, entry.actor),
     GSI2SK: auditKeys.sk(entry.at, entry.id),
+    ...(entry.parentId
+      ? { GSI3PK: auditKeys.byParentPk(tenant, entry.parentId), GSI3SK: auditKeys.sk(entry.at, entry.id) }
+      : {}),
     entity: "audit",
     ...entry,
     chain,
@@ -105,6 +109,10 @@ async function resolveAppends(items: GuardedItem[]): Promise<{ items: GuardedIte
     c.appends.push(a);
     chains.set(key, c);
   }
+  // Every write of a tenant's data is audited, so this is where a tenant's first data is written from, whatever the
+  // path (API, import, job): it enters the registry the nightly jobs (backups, classification) enumerate. Before the
+  // write, so no data exists unregistered; once per tenant and process (the registry caches it).
+  for (const tenant of new Set([...chains.values()].map((c) => c.tenant))) await registerTenant(tenant);
   const resolved = new Map<AuditAppend, GuardedItem>();
   const heads = await Promise.all(
     [...chains.values()].map(async ({ tenant, chain, appends }): Promise<GuardedItem> => {

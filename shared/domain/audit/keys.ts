@@ -10,11 +10,20 @@ export const AUDIT_CHAINS = 8;
 /** Width of the zero-padded sequence number in GSI1SK, so a chain sorts in append order as text. */
 const SEQ_WIDTH = 12;
 
-/** Audit keys: by entity in the main table, by actor on GSI2, by chain position on GSI1, one head item per chain. */
+/**
+ * Audit keys: by entity in the main table, by actor on GSI2, by chain position on GSI1, by parent record on GSI3, one
+ * head item per chain.
+ */
 export const auditKeys = {
   pk: (tenant: string, entityId: string) => `T#${tenant}#AUDIT#${entityId}`,
   sk: (at: string, id: string) => `${at}#${id}`,
   byActorPk: (tenant: string, userId: string) => `T#${tenant}#AUDITBY#${userId}`,
+  /**
+   * GSI3: the entries of a record's children (contacts, orders, interactions, tasks of a customer) by time, so a
+   * customer's point-in-time restore finds every child changed since a backup, including those created and deleted
+   * since. Entries written before this index existed are not in it.
+   */
+  byParentPk: (tenant: string, parentId: string) => `T#${tenant}#AUDITPARENT#${parentId}`,
   /** GSI1: the entries of one chain, in sequence order. */
   chainPk: (tenant: string, chain: number) => `T#${tenant}#AUDITCHAIN#${chain}`,
   chainSk: (seq: number) => String(seq).padStart(SEQ_WIDTH, "0"),

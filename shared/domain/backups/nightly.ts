@@ -1,13 +1,14 @@
-// The nightly backup: every tenant with data gets one backup job per UTC day (a guard item per tenant and day makes
+// The nightly backup: every registered tenant gets one backup job per UTC day (a guard item per tenant and day makes
 // a repeated tick or a redelivered message start nothing new). Each backup job runs its drill when it has finished.
 import { logger } from "../../log/logger.ts";
 import type { SendJobMessage } from "../jobs/service.ts";
 import { startBackup, systemCaller } from "./backup.ts";
-import { claimNight, releaseNight, scanTenants } from "./repository.ts";
+import { listTenants } from "../tenants/registry.ts";
+import { claimNight, releaseNight } from "./repository.ts";
 
 /**
- * Starts this night's backups; resolves the tenants and job ids started now. Tenants are found by a Scan of the
- * table's partition keys (it reads the whole table once; README "Backups and restores" says why and what replaces it).
+ * Starts this night's backups; resolves the tenants and job ids started now. The tenants are the registry's
+ * (shared/domain/tenants/registry.ts: every audited write registers its tenant), or `tenants` when given.
  */
 export async function startNightlyBackups(
   at: Date,
@@ -16,7 +17,7 @@ export async function startNightlyBackups(
 ): Promise<{ tenant: string; jobId: string }[]> {
   const day = at.toISOString().slice(0, 10);
   const started: { tenant: string; jobId: string }[] = [];
-  for (const tenant of tenants ?? (await scanTenants())) {
+  for (const tenant of tenants ?? (await listTenants())) {
     if (!(await claimNight(tenant, day))) continue;
     try {
       const { jobId } = await startBackup(systemCaller(tenant), "nightly", `nightly-${day}`, send);

@@ -12,7 +12,14 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { dynamo, ddb } from "../../db/client.ts";
+import type { GuardedItem } from "../../db/transact.ts";
+import { ConflictError } from "../../http/errors.ts";
 import { s3 } from "../../storage/client.ts";
+import { customerKeys } from "../customers/keys.ts";
+import { interactionKeys } from "../interactions/keys.ts";
+import { orderKeys } from "../orders/keys.ts";
+import type { OrderRecord } from "../orders/present.ts";
+import { orderItem } from "../orders/repository.ts";
 import { keyId, type RawItem } from "./codec.ts";
 import { backupKeys as K, backupObjects as O } from "./keys.ts";
 import type { Backup, DrillReport } from "./schemas.ts";
@@ -185,23 +192,6 @@ export async function scanPrefixPage(
   return { items: res.Items ?? [], next: res.LastEvaluatedKey };
 }
 
-/** Scans distinct tenants with an item (`T#<tenant>#...`), for the nightly schedule. Reads the whole table once. */
-export async function scanTenants(): Promise<string[]> {
-  const tenants = new Set<string>();
-  let start: RawItem | undefined;
-  do {
-    const res = await dynamo.send(
-      new ScanCommand({ TableName: table(), ProjectionExpression: "PK", ExclusiveStartKey: start }),
-    );
-    for (const item of res.Items ?? []) {
-      const m = /^T#([A-Za-z0-9][A-Za-z0-9_.:@-]*)#/.exec(item.PK?.S ?? "");
-      if (m) tenants.add(m[1]!);
-    }
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return [...tenants].sort();
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** BatchWriteItem in groups of 25, retrying unprocessed requests with backoff. */
@@ -334,4 +324,128 @@ export async function deleteBackupObjects(tenant: string, id: string): Promise<v
     );
     token = res.IsTruncated ? res.NextContinuationToken : undefined;
   } while (token);
+}
+
+// ---- one customer's children (point-in-time restore) --------------------------------------------------------------
+
+/** Every item of one customer's collection below the search tokens (profile, contacts, orders, interactions...). */
+export async function customerCollection(tenant: string, customerId: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "PK = :pk AND SK < :end",
+        ExpressionAttributeValues: { ":pk": customerKeys.pk(tenant, customerId), ":end": customerKeys.collectionEnd() },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** The children a customer's point-in-time restore rewinds, with the sort key each lives under. */
+export const CHILD_SK = {
+  contact: (id: string) => customerKeys.contactSk(id),
+  order: (id: string) => orderKeys.sk(id),
+  interaction: (id: string) => interactionKeys.sk(id),
+} as const;
+export type ChildKind = keyof typeof CHILD_SK;
+
+/**
+ * The transaction items that put one child back as `after` (conditional on the live item still being at
+ * `liveVersion`, or absent when undefined) or delete it (`after` null), with an order's id pointer.
+ */
+export function childWrite(
+  tenant: string,
+  customerId: string,
+  kind: ChildKind,
+  id: string,
+  after: Record<string, unknown> | null,
+  liveVersion: number | undefined,
+): GuardedItem[] {
+  const Key = { PK: customerKeys.pk(tenant, customerId), SK: CHILD_SK[kind](id) };
+  const guard =
+    liveVersion === undefined
+      ? { ConditionExpression: "attribute_not_exists(PK)" }
+      : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": liveVersion } };
+  const moved = () => new ConflictError(`${kind} ${id} changed while the customer was being restored; try again`);
+  const ref = { PK: orderKeys.refPk(tenant, id), SK: orderKeys.refSk() };
+  if (!after) {
+    return [
+      { item: { Delete: { TableName: table(), Key, ...guard } }, onConditionFailed: moved },
+      ...(kind === "order" ? [{ item: { Delete: { TableName: table(), Key: ref } } }] : []),
+    ];
+  }
+  const Item =
+    kind === "order" ? orderItem(tenant, after as unknown as OrderRecord) : { ...Key, entity: kind, ...after };
+  return [
+    { item: { Put: { TableName: table(), Item, ...guard } }, onConditionFailed: moved },
+    ...(kind === "order" && liveVersion === undefined
+      ? [{ item: { Put: { TableName: table(), Item: { ...ref, entity: "order-ref", customerId } } } }]
+      : []),
+  ];
+}
+
+/**
+ * One UpdateItem of the customer's profile: counters in `stats` move by `add`, fields of `stats` are set or removed
+ * (null), and top-level fields likewise; conditional on the customer being live.
+ */
+export function profileDerived(
+  tenant: string,
+  customerId: string,
+  change: { add?: Record<string, number>; stats?: Record<string, unknown>; top?: Record<string, unknown> },
+): GuardedItem | undefined {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const adds: string[] = [];
+  const sets: string[] = [];
+  const removes: string[] = [];
+  let n = 0;
+  const path = (inStats: boolean, k: string) => {
+    names[`#f${n}`] = k;
+    if (inStats) names["#st"] = "stats";
+    return inStats ? `#st.#f${n}` : `#f${n}`;
+  };
+  for (const [k, v] of Object.entries(change.add ?? {})) {
+    if (v === 0) continue;
+    adds.push(`${path(true, k)} :v${n}`);
+    values[`:v${n++}`] = v;
+  }
+  for (const [inStats, fields] of [
+    [true, change.stats ?? {}],
+    [false, change.top ?? {}],
+  ] as const) {
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === null || v === undefined) removes.push(path(inStats, k));
+      else {
+        sets.push(`${path(inStats, k)} = :v${n}`);
+        values[`:v${n}`] = v;
+      }
+      n++;
+    }
+  }
+  if (!adds.length && !sets.length && !removes.length) return undefined;
+  const expr = [
+    sets.length ? `SET ${sets.join(", ")}` : "",
+    removes.length ? `REMOVE ${removes.join(", ")}` : "",
+    adds.length ? `ADD ${adds.join(", ")}` : "",
+  ].join(" ");
+  return {
+    item: {
+      Update: {
+        TableName: table(),
+        Key: { PK: customerKeys.pk(tenant, customerId), SK: customerKeys.profileSk() },
+        UpdateExpression: expr.trim(),
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(deletedAt)",
+        ExpressionAttributeNames: names,
+        ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+      },
+    },
+    onConditionFailed: () => new ConflictError(`customer ${customerId} was deleted while it was being restored`),
+  };
 }

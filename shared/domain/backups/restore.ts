@@ -9,7 +9,7 @@ import { transact } from "../../db/transact.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
 import { logger } from "../../log/logger.ts";
 import { auditPut } from "../audit/audit.ts";
-import type { JobRun, JobRunner } from "../jobs/runner.ts";
+import { JobFailedError, type JobRun, type JobRunner } from "../jobs/runner.ts";
 import { type SendJobMessage, startJob } from "../jobs/service.ts";
 import { requireAdmin, resolveViewer } from "../org/viewer.ts";
 import { NOT_BACKED_UP } from "./backup.ts";
@@ -170,10 +170,24 @@ export const runDrill: JobRunner = async (run) => {
   report.status = report.failedChunks.length > 0 ? "failed" : "passed";
   report.at = new Date().toISOString();
   await setDrillReport(run.tenant, b.id, report);
-  if (report.status === "failed") reportFailedDrill(run.tenant, b.id, report);
-  else logger.info("restore drill passed", { backupId: b.id, items: report.verifiedItems, parity: report.parity });
-  return "done";
+  if (report.status === "passed") {
+    logger.info("restore drill passed", { backupId: b.id, items: report.verifiedItems, parity: report.parity });
+    return "done";
+  }
+  // The alarm first, then the job ends as failed with the failing chunks in its reason.
+  reportFailedDrill(run.tenant, b.id, report);
+  throw new JobFailedError(drillFailureReason(b.id, report));
 };
+
+/** The failed drill job's reason: the backup and each failing chunk with why (the first few; the report has all). */
+export function drillFailureReason(backupId: string, report: DrillReport): string {
+  const shown = report.failedChunks.slice(0, 5).map((c) => `${c.name}: ${c.reason}`);
+  const more = report.failedChunks.length - shown.length;
+  return (
+    `restore drill of backup ${backupId} failed: ${report.failedChunks.length} chunk(s) did not restore as recorded ` +
+    `(${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""})`
+  );
+}
 
 /**
  * Restores one chunk into the scratch namespace, reads it back and compares it with the manifest (count per entity,

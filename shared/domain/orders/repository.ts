@@ -27,7 +27,8 @@ function indexKeys(tenant: string, o: OrderRecord) {
   };
 }
 
-const stored = (tenant: string, o: OrderRecord) => ({
+/** The order's item as stored: keys, list indexes and the record. */
+export const orderItem = (tenant: string, o: OrderRecord) => ({
   PK: K.pk(tenant, o.customerId),
   SK: K.sk(o.id),
   entity: "order",
@@ -126,7 +127,7 @@ export async function insertOrder(tenant: string, o: OrderRecord, extras: Guarde
   await transact([
     {
       item: {
-        Put: { TableName: table(), Item: stored(tenant, o), ConditionExpression: "attribute_not_exists(PK)" },
+        Put: { TableName: table(), Item: orderItem(tenant, o), ConditionExpression: "attribute_not_exists(PK)" },
       },
       onConditionFailed: () => new ConflictError("an order with this id already exists"),
     },
@@ -165,7 +166,7 @@ export async function writeOrder(
       item: {
         Put: {
           TableName: table(),
-          Item: stored(tenant, o),
+          Item: orderItem(tenant, o),
           ConditionExpression: "version = :v",
           ExpressionAttributeValues: { ":v": expectedVersion },
         },

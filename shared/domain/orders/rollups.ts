@@ -55,6 +55,27 @@ export function salesRollups(
   if (approval) o.rollup = keysOf(o, c);
   const k = o.rollup ?? keysOf(o, c);
   const orders = approval ? 1 : revenue < 0 && o.status === "cancelled" ? -1 : 0;
+  return cellUpdates(tenant, k, o.customerId, c.name, { revenue, orders }, approval);
+}
+
+/** A move of the cells of one set of rollup keys: revenue (fen) and counted orders. */
+export interface CellDelta {
+  revenue: number;
+  orders: number;
+}
+
+/**
+ * The six cell updates (one per group-by and the customer's) moving `delta` under `k`; `addCustomer` also adds the
+ * customer to each cell's customer set (on approval).
+ */
+export function cellUpdates(
+  tenant: string,
+  k: RollupKeys,
+  customerId: string,
+  customerName: string | undefined,
+  delta: CellDelta,
+  addCustomer = false,
+): GuardedItem[] {
   const update = (groupBy: GroupBy | "customer", value: string, name?: string): GuardedItem => ({
     item: {
       Update: {
@@ -62,13 +83,13 @@ export function salesRollups(
         Key: { PK: rollupKeys.cellPk(tenant, groupBy, k.month), SK: rollupKeys.cellSk(k.deptPath, k.owner, value) },
         UpdateExpression:
           "ADD revenue :r, orders :n" +
-          (approval ? ", customers :c" : "") +
+          (addCustomer ? ", customers :c" : "") +
           " SET entity = :e, groupValue = :v, ownerId = :o, deptPath = :d" +
           (name ? ", customerName = :name" : ""),
         ExpressionAttributeValues: {
-          ":r": revenue,
-          ":n": orders,
-          ...(approval ? { ":c": new Set([o.customerId]) } : {}),
+          ":r": delta.revenue,
+          ":n": delta.orders,
+          ...(addCustomer ? { ":c": new Set([customerId]) } : {}),
           ":e": "sales-cell",
           ":v": value,
           ":o": k.owner,
@@ -84,7 +105,7 @@ export function salesRollups(
     update("industry", k.industry),
     update("level", k.level),
     update("owner", k.owner),
-    update("customer", o.customerId, c.name),
+    update("customer", customerId, customerName),
   ];
 }
 

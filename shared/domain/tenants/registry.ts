@@ -1,6 +1,7 @@
-// The tenant registry: which tenants exist, so that nightly sweeps (classification refresh and dormancy, later
-// backups) can start one job per tenant. A tenant registers on its first customer write; the registry is spread over
-// a few partitions so registering never funnels through one key.
+// The tenant registry: which tenants exist, so that nightly sweeps (classification refresh and dormancy, backups) can
+// start one job per tenant. A tenant registers on its first audited write (shared/domain/audit/chain.ts: every write
+// of tenant data is audited); the registry is spread over a few partitions so registering never funnels through one
+// key.
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";

@@ -14,12 +14,7 @@ import {
   rekey,
 } from "../../../shared/domain/backups/codec.ts";
 import { backupKeys } from "../../../shared/domain/backups/keys.ts";
-import {
-  advanceBackup,
-  BackupStateMovedError,
-  scanPrefixPage,
-  scanTenants,
-} from "../../../shared/domain/backups/repository.ts";
+import { advanceBackup, BackupStateMovedError, scanPrefixPage } from "../../../shared/domain/backups/repository.ts";
 import { backupsToKeep } from "../../../shared/domain/backups/retention.ts";
 
 /** One backup a day at 19:00 UTC for `days` days ending 2026-12-01 (ids are the dates). */
@@ -125,21 +120,6 @@ describe("backup state and the tenant scan (DynamoDB mocked)", () => {
     expect(input.Key).toEqual({ PK: backupKeys.pk("t1", "b1"), SK: backupKeys.sk() });
     expect(input.ConditionExpression).toContain("#seq = :seq");
     expect(input.ExpressionAttributeValues).toMatchObject({ ":seq": 3, ":next": 4 });
-  });
-
-  it("finds every tenant with an item across scan pages, never a drill's scratch namespace", async () => {
-    lowMock
-      .on(ScanCommand)
-      .resolvesOnce({
-        Items: [{ PK: { S: "T#acme#CUST#1" } }, { PK: { S: "T#~drill~01M8QK2XM25RBHA7N139WMR4PF#CUST#1" } }],
-        LastEvaluatedKey: { PK: { S: "T#acme#CUST#1" }, SK: { S: "PROFILE" } },
-      })
-      .resolvesOnce({ Items: [{ PK: { S: "T#beta.co#USER#u1" } }, { PK: { S: "T#acme#AUDITHEAD#3" } }] });
-    expect(await scanTenants()).toEqual(["acme", "beta.co"]);
-    expect(lowMock.commandCalls(ScanCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual({
-      PK: { S: "T#acme#CUST#1" },
-      SK: { S: "PROFILE" },
-    });
   });
 
   it("scans one segment for the tenant's prefix only, strongly consistent, from the saved position", async () => {
