@@ -60,6 +60,21 @@ export function orderStatusRange(
   return range(orderKeys.statusPk(tenant, status, shard), from, to, start, limit);
 }
 
+/**
+ * Contacts (full items) whose birthday's month and day (`MM-DD`) is in [fromMonthDay, toMonthDay] (both included), on
+ * one shard of the birthday index.
+ */
+export function birthdayRange(
+  tenant: string,
+  shard: number,
+  fromMonthDay: string,
+  toMonthDay: string,
+  start: Record<string, unknown> | undefined,
+  limit = 500,
+) {
+  return range(customerKeys.birthdayPk(tenant, shard), fromMonthDay, `${toMonthDay}#~`, start, limit);
+}
+
 /** Moves a profile's activity row to `at` if it still says `seen` (another writer moving it wins). */
 export async function repairActivity(tenant: string, id: string, seen: string, at: string): Promise<void> {
   const act = activityIndex(tenant, id, at);

@@ -4,6 +4,12 @@ import { fieldKind, RuleConditionSchema } from "../conditions/condition.ts";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 import { ORDER_STATUSES } from "../orders/status.ts";
 
+/**
+ * The date field naming the birthdays of a customer's contacts: a date rule on it fires every year, once per contact
+ * (period `birthday:<contactId>:<year>`), found through the contacts' birthday index.
+ */
+export const BIRTHDAY_FIELD = "contacts.birthday";
+
 const Days = z.number().int().min(0).max(3650);
 
 export const TriggerSchema = z.discriminatedUnion("type", [
@@ -14,9 +20,14 @@ export const TriggerSchema = z.discriminatedUnion("type", [
     field: z
       .string()
       .max(128)
-      .refine((f) => fieldKind(f) === "date" || (fieldKind(f) === "any" && f.startsWith("customFields.")), {
-        message: "a date field of the customer: createdAt, a stats date or customFields.<name> holding a date",
-      }),
+      .refine(
+        (f) =>
+          f === BIRTHDAY_FIELD || fieldKind(f) === "date" || (fieldKind(f) === "any" && f.startsWith("customFields.")),
+        {
+          message:
+            "a date field of the customer (createdAt, a stats date or customFields.<name> holding a date) or contacts.birthday",
+        },
+      ),
     daysBefore: Days,
   }),
 ]);
