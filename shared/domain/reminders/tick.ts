@@ -41,6 +41,7 @@ import {
   listReplanMarkers,
   listRules,
   notificationPut,
+  readFired,
   readRuleState,
   saveRuleState,
 } from "./repository.ts";
@@ -170,20 +171,49 @@ class Tick {
     };
     try {
       await transact([
-        firedGuard(this.tenant, rule.id, c.id, period, at),
+        firedGuard(this.tenant, rule.id, c.id, period, at, {
+          taskId: task.id,
+          notificationId: note.id,
+          userId: assigneeId,
+        }),
         ...taskInsertItems(this.tenant, task),
         notificationPut(this.tenant, note),
       ]);
     } catch (err) {
       if (err instanceof AlreadyFired) {
         this.result.already += 1;
+        await this.redeliverEmails(rule, c, period, task.title);
         return;
       }
       if (err instanceof NotFoundError) return; // the customer was deleted meanwhile
       throw err;
     }
     this.result.fired += 1;
-    await deliver(this.opts.deliver, rule, note, c);
+    await deliver(this.opts.deliver, this.tenant, rule, note, c);
+  }
+
+  /**
+   * A repeat of a reminder that fired (a retried message, an overlapping tick, a run after a crash): its e-mails go
+   * out if a crash lost them between the commit and the send; the send records stop those that went out already.
+   * Webhooks are not repeated.
+   */
+  async redeliverEmails(rule: ReminderRule, c: CustomerItem, period: string, title: string): Promise<void> {
+    if (!rule.channels.some((ch) => ch.type === "email")) return;
+    const fired = await readFired(this.tenant, rule.id, c.id, period);
+    if (!fired?.notificationId || !fired.taskId || !fired.userId) return;
+    const note: Notification = {
+      id: fired.notificationId,
+      userId: fired.userId,
+      kind: "reminder",
+      title,
+      customerId: c.id,
+      taskId: fired.taskId,
+      ruleId: rule.id,
+      period,
+      read: false,
+      createdAt: fired.at,
+    };
+    await deliver(this.opts.deliver, this.tenant, rule, note, c, "email");
   }
 
   /** Which period (if any) a customer is due for under `rule` now, judging only the profile. */
