@@ -172,6 +172,7 @@ describe("reminder rules over HTTP", () => {
       { ...rule, trigger: { type: "after_order", status: "teleported", days: 3 } },
       { ...rule, trigger: { type: "date", field: "name", daysBefore: 3 } },
       { ...rule, trigger: { type: "date", field: "contacts.name", daysBefore: 3 } },
+      { ...rule, trigger: { type: "date", field: "contacts.birthday", daysBefore: 366 } },
       { ...rule, trigger: { type: "weekly" } },
       { ...rule, assignee: "bad user/" },
       { ...rule, channels: [{ type: "webhook", url: "ftp://x", secret: "0123456789abcdef" }] },
