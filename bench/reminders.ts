@@ -15,6 +15,8 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100_000);
 const INVOCATION_MS = Number(process.env.BENCH_INVOCATION_MS ?? 100_000);
 /** Last activities are spread over this many past days (365: a year's backlog for the first tick to fire). */
 const SPREAD_DAYS = Number(process.env.BENCH_SPREAD_DAYS ?? 365);
+/** BENCH_BIRTHDAYS=1: every second customer gets a contact with a birthday, and an 11th rule (7 days before it). */
+const BIRTHDAYS = process.env.BENCH_BIRTHDAYS === "1";
 const TENANT = "bench-reminders";
 const DAY = 86_400_000;
 
@@ -26,6 +28,7 @@ const { BatchWriteCommand } = await import("@aws-sdk/lib-dynamodb");
 const { env } = await import("../shared/config/env.ts");
 const { customerKeys } = await import("../shared/domain/customers/keys.ts");
 const { activityIndex } = await import("../shared/domain/customers/repository.ts");
+const { birthdayIndex } = await import("../shared/domain/contacts/repository.ts");
 const { newId } = await import("../shared/db/ids.ts");
 const { ReminderRuleInputSchema } = await import("../shared/domain/reminders/schemas.ts");
 const { createRule } = await import("../shared/domain/reminders/service.ts");
@@ -94,14 +97,39 @@ async function seed() {
       updatedBy: "bench",
     };
   });
+  const contacts = BIRTHDAYS
+    ? items
+        .filter((_, i) => i % 2 === 0)
+        .map((c, i) => {
+          const id = newId(Date.parse(c.createdAt));
+          const birthday = `19${String(60 + (i % 40))}-${new Date(now + ((i * 37) % 366) * DAY).toISOString().slice(5, 10)}`;
+          return {
+            PK: c.PK,
+            SK: customerKeys.contactSk(id),
+            entity: "contact",
+            ...birthdayIndex(TENANT, { id, birthday }),
+            id,
+            customerId: c.id,
+            name: `联系人${i}`,
+            birthday: birthday.endsWith("02-29") ? "--02-29" : birthday,
+            isPrimary: false,
+            version: 1,
+            createdAt: c.createdAt,
+            updatedAt: c.createdAt,
+            createdBy: "bench",
+            updatedBy: "bench",
+          };
+        })
+    : [];
+  const all: Record<string, unknown>[] = [...items, ...contacts];
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (;;) {
         const start = next;
         next += 25;
-        if (start >= items.length) return;
-        let batch: unknown[] | undefined = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+        if (start >= all.length) return;
+        let batch: unknown[] | undefined = all.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
         while (batch?.length) {
           const res: { UnprocessedItems?: Record<string, unknown[]> } = await ddb.send(
             new BatchWriteCommand({ RequestItems: { [env.TABLE_NAME]: batch as never } }),
@@ -180,7 +208,10 @@ async function tick(label: string, at: Date) {
 try {
   console.log(`seeding ${CUSTOMERS} customers, last active over ${SPREAD_DAYS} days (${cpus().length} cores)...`);
   console.log(`seeded in ${(await seed()).toFixed(1)} s`);
-  for (const r of RULES)
+  const rules = BIRTHDAYS
+    ? [...RULES, { name: "联系人生日前7天", trigger: { type: "date", field: "contacts.birthday", daysBefore: 7 } }]
+    : RULES;
+  for (const r of rules)
     await createRule(caller, ReminderRuleInputSchema.parse({ assignee: "owner", ...r }), undefined);
   const rows = [
     await tick("first (plan all rules from scratch)", new Date(now)),

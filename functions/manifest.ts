@@ -209,7 +209,9 @@ export const httpFunctions = {
       r("GET", "/v1/reminder-rules/{id}"),
       r("PUT", "/v1/reminder-rules/{id}"),
       r("DELETE", "/v1/reminder-rules/{id}"),
+      r("POST", "/v1/reminder-rules/backfill"),
     ],
+    sendsTo: ["jobs"],
   },
   notifications: {
     entry: "functions/http/notifications.ts",

@@ -6,7 +6,10 @@ import { DataStack } from "./stacks/data-stack.ts";
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions {
-  /** App props; `context` carries stage, logLevel, listShards, corsOrigins and feature flags (cdk.json). */
+  /**
+   * App props; `context` carries stage, logLevel, listShards, corsOrigins, emailSender / emailIdentity (reminder
+   * e-mail through SES) and feature flags (cdk.json).
+   */
   readonly appProps?: AppProps;
   /** Another manifest (tests); functions/manifest.ts by default. */
   readonly manifest?: Manifest;
@@ -56,6 +59,8 @@ export function buildApp(options: BuildAppOptions = {}): BuiltApp {
     logLevel: ctx("logLevel", "INFO"),
     listShards: Number(ctx("listShards", 8)),
     corsOrigins,
+    ...(ctx<string | undefined>("emailSender", undefined) ? { emailSender: ctx<string>("emailSender", "") } : {}),
+    ...(ctx<string | undefined>("emailIdentity", undefined) ? { emailIdentity: ctx<string>("emailIdentity", "") } : {}),
     description: `Customer master ${stage}: HTTP API, functions, queues, schedules (stateless)`,
   });
   apiStack.addStackDependency(dataStack, "functions use the table, buckets, secret and user pool by name");

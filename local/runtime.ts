@@ -110,6 +110,9 @@ function setHandlerEnv(
   env.UPLOADS_BUCKET = info.uploadsBucket;
   env.BACKUPS_BUCKET = info.backupsBucket;
   env.QUEUE_URLS = JSON.stringify(queueUrls);
+  // Locally, reminder e-mails are logged, never sent (the cloud stacks set `ses` and the sender identity).
+  env.EMAIL_DELIVERY = "log";
+  delete env.EMAIL_SENDER;
   if (handlerLogLevel) env.LOG_LEVEL ??= handlerLogLevel;
   // The tenant limit, as CDK passes it to the functions (absent: off).
   for (const name of Object.values(TENANT_LIMIT_ENV)) delete env[name];

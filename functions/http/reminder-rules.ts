@@ -4,6 +4,7 @@ import { httpApi, parse } from "../../shared/http/api.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
 import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
+import { startReminderBackfill } from "../../shared/domain/reminders/backfill.ts";
 import { ReminderRuleInputSchema } from "../../shared/domain/reminders/schemas.ts";
 import { createRule, deleteRule, readRule, readRules, replaceRule } from "../../shared/domain/reminders/service.ts";
 
@@ -33,6 +34,11 @@ export const handler = httpApi({
     const version = expectedVersion(req.headers["if-match"], input.version)!;
     const r = await replaceRule(req.caller, req.params.id ?? "", input, version, req.requestId);
     return json(200, r, { etag: `"${r.version}"` });
+  },
+
+  "POST /v1/reminder-rules/backfill": async (req) => {
+    const { jobId } = await startReminderBackfill(req.caller, req.requestId);
+    return json(202, { jobId }, { location: `/v1/jobs/${jobId}` });
   },
 
   "DELETE /v1/reminder-rules/{id}": async (req) => {

@@ -10,6 +10,7 @@ import { runImport } from "../../shared/domain/imports/runner.ts";
 import { runHandover } from "../../shared/domain/org/handover.ts";
 import { runBackup } from "../../shared/domain/backups/backup.ts";
 import { runDrill, runReplace } from "../../shared/domain/backups/restore.ts";
+import { runReminderBackfill } from "../../shared/domain/reminders/backfill.ts";
 import { logger } from "../../shared/log/logger.ts";
 import { sqsWorker, type SqsWorkerHandler } from "../../shared/queue/worker.ts";
 import { queues } from "../manifest.ts";
@@ -23,6 +24,7 @@ export const RUNNERS: Record<JobType, JobRunner> = {
   export: runExport,
   "batch-update": runBatchUpdate,
   classify: runClassify,
+  "reminder-index": runReminderBackfill,
 };
 
 /** The worker with its ports: tests pass their own `continueJob` to deliver continuations themselves. */

@@ -1,7 +1,7 @@
 // The one Lambda construct: runtime, architecture, memory, timeout, log group, tracing, bundling, env and least-privilege grants.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Duration, Lazy, Stack, Validations } from "aws-cdk-lib";
+import { ArnFormat, Duration, Lazy, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
@@ -215,6 +215,27 @@ export class ApiFunction extends Construct {
   private acknowledgeWildcard(resourceArn: string, reason: string): void {
     const flat = flattenCfnReference(Stack.of(this).resolve(resourceArn));
     Validations.of(this).acknowledge({ id: `AwsSolutions-IAM5[Resource::${flat}]`, reason });
+  }
+
+  /**
+   * Lets the function send e-mail through SES from `sender` (EMAIL_DELIVERY=ses, EMAIL_SENDER): `ses:SendEmail` on
+   * the given SES identities only (their ARNs), nothing else.
+   */
+  allowSendEmail(sender: string, identities: readonly string[]): void {
+    const stack = Stack.of(this);
+    const resources = identities.map((identity) =>
+      stack.formatArn({
+        service: "ses",
+        resource: "identity",
+        resourceName: identity,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ["ses:SendEmail"], resources }),
+    );
+    this.fn.addEnvironment("EMAIL_DELIVERY", "ses");
+    this.fn.addEnvironment("EMAIL_SENDER", sender);
   }
 
   /** Lets the function send to a queue and adds it to QUEUE_URLS ({logicalName: url}, a JSON object). */

@@ -107,7 +107,17 @@ export interface ApiStackProps extends StackProps {
   readonly throttle?: ThrottleSettings;
   /** Per-route limits. @default routeThrottleFrom(throttling) */
   readonly routeThrottle?: RouteThrottleHook;
+  /**
+   * The address reminder e-mails are sent from, a verified SES identity (or on a verified domain). When set, the
+   * reminders worker sends through SES (`ses:SendEmail` on that identity); when not, it logs e-mails.
+   * @default none
+   */
+  readonly emailSender?: string;
+  /** The SES identity the sender belongs to. @default both the sender address and its domain */
+  readonly emailIdentity?: string;
 }
+
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 type BucketKey = "uploads" | "backups";
 
@@ -184,6 +194,16 @@ export class ApiStack extends Stack {
     }
     this.queueWorkers = queueWorkers;
     this.drillAlarm = restoreDrillAlarm(this, props.stage);
+    // Reminder e-mail: through SES from the configured sender, or logged when none is configured.
+    if (props.emailSender !== undefined) {
+      if (!EMAIL_PATTERN.test(props.emailSender)) {
+        throw new Error(`emailSender "${props.emailSender}" is not an e-mail address`);
+      }
+      const identities = props.emailIdentity
+        ? [props.emailIdentity]
+        : [props.emailSender, props.emailSender.split("@")[1]!];
+      queueNamed("reminders", "emailSender").worker.allowSendEmail(props.emailSender, identities);
+    }
     // Backup retention (the jobs worker) deletes old backups' objects.
     queueWorkers.jobs?.worker.grantObjectDelete(buckets.backups, "tenants/");
 

@@ -364,6 +364,13 @@ const ops: Record<string, Op> = {
     ifMatch: true,
   },
   "DELETE /v1/reminder-rules/{id}": { summary: "Delete a reminder rule (admin)", status: 204 },
+  "POST /v1/reminder-rules/backfill": {
+    summary:
+      "Backfill the reminder indexes (customer activity, order status, contact birthdays) of data written before " +
+      "they existed, as a job of type reminder-index (admin); idempotent, safe to run again; progress at /v1/jobs/{id}",
+    response: z.object({ jobId: z.string() }),
+    status: 202,
+  },
   "GET /v1/notifications": {
     summary: "The caller's own reminders inbox, newest first",
     query: NotificationListQuerySchema,

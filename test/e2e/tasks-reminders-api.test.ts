@@ -171,6 +171,8 @@ describe("reminder rules over HTTP", () => {
       { ...rule, trigger: { type: "inactivity", days: 0 } },
       { ...rule, trigger: { type: "after_order", status: "teleported", days: 3 } },
       { ...rule, trigger: { type: "date", field: "name", daysBefore: 3 } },
+      { ...rule, trigger: { type: "date", field: "contacts.name", daysBefore: 3 } },
+      { ...rule, trigger: { type: "date", field: "contacts.birthday", daysBefore: 366 } },
       { ...rule, trigger: { type: "weekly" } },
       { ...rule, assignee: "bad user/" },
       { ...rule, channels: [{ type: "webhook", url: "ftp://x", secret: "0123456789abcdef" }] },
@@ -181,5 +183,63 @@ describe("reminder rules over HTTP", () => {
     for (const b of bad) expectProblem(await admin.post("/v1/reminder-rules", b), 400);
     const list = await admin.get("/v1/reminder-rules");
     expect(list.body.items.filter((x: { name: string }) => x.name === rule.name)).toEqual([]);
+  });
+});
+
+describe("contact birthdays and birthday rules over HTTP", () => {
+  it("stores a birthday with or without the year, rejects impossible or malformed ones, and clears it", async () => {
+    const c = await aCustomer(sales);
+    const base = `/v1/customers/${c.id}/contacts`;
+    for (const birthday of ["1990-02-30", "--13-01", "1990/05/03", "2999-01-01", "1850-01-01", "0503", 19900503]) {
+      expectProblem(await sales.post(base, { name: "坏生日", birthday }), 400);
+    }
+    expect((await sales.get(base)).body.items).toEqual([]);
+    const withYear = await sales.post(base, { name: "王经理", birthday: "1985-05-03" });
+    expect(withYear.status, JSON.stringify(withYear.body)).toBe(201);
+    expect(withYear.body.birthday).toBe("1985-05-03");
+    const leap = await sales.post(base, { name: "孙女士", birthday: "--02-29" });
+    expect(leap.status, JSON.stringify(leap.body)).toBe(201);
+    const shown = await sales.get(`${base}/${leap.body.id}`);
+    expect(shown.body).toMatchObject({ birthday: "--02-29" });
+    expect(shown.body).not.toHaveProperty("GSI3PK");
+    expectProblem(await sales.patch(`${base}/${leap.body.id}`, { birthday: "--02-30" }, { "if-match": '"1"' }), 400);
+    const cleared = await sales.patch(`${base}/${leap.body.id}`, { birthday: null }, { "if-match": '"1"' });
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200);
+    expect(cleared.body).not.toHaveProperty("birthday");
+    const view = await sales.get(`/v1/customers/${c.id}/360`);
+    expect(view.body.contacts.map((x: { birthday?: string }) => x.birthday ?? null).sort()).toEqual([
+      "1985-05-03",
+      null,
+    ]);
+  });
+
+  it("accepts a date rule on contacts.birthday", async () => {
+    const created = await admin.post("/v1/reminder-rules", {
+      name: "联系人生日前三天",
+      trigger: { type: "date", field: "contacts.birthday", daysBefore: 3 },
+      assignee: "owner",
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.trigger).toEqual({ type: "date", field: "contacts.birthday", daysBefore: 3 });
+    expect((await admin.delete(`/v1/reminder-rules/${created.body.id}`)).status).toBe(204);
+  });
+});
+
+describe("reminder index backfill over HTTP", () => {
+  it("an admin starts it (202, a reminder-index job that succeeds); anyone else is refused", async () => {
+    await aCustomer(sales);
+    expectProblem(await sales.post("/v1/reminder-rules/backfill"), 403);
+    const started = await admin.post("/v1/reminder-rules/backfill");
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.headers.get("location")).toBe(`/v1/jobs/${started.body.jobId}`);
+    let job: any;
+    for (let i = 0; i < 600 && !["succeeded", "failed"].includes(job?.status); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 100));
+      job = (await admin.get(`/v1/jobs/${started.body.jobId}`)).body;
+    }
+    expect(job).toMatchObject({ type: "reminder-index", status: "succeeded" });
+    // Everything written through the API has its index rows already.
+    expect(job.counts.indexed).toBe(0);
+    expect(job.counts.unchanged).toBeGreaterThan(0);
   });
 });

@@ -9,7 +9,7 @@ import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
-import { getCustomerItem, listAll } from "../../shared/domain/customers/repository.ts";
+import { getCustomerItem, listAll, readCollection } from "../../shared/domain/customers/repository.ts";
 import { CustomerCreateSchema } from "../../shared/domain/customers/schemas.ts";
 import { createCustomer } from "../../shared/domain/customers/service.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
@@ -448,6 +448,24 @@ describe("contact import", () => {
   });
 });
 
+describe("contact import with birthdays", () => {
+  it("reads a 生日 column in the usual spreadsheet forms, rejects impossible days, and indexes the birthdays", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nBD-1,生日测试客户\n");
+    const csv = "客户编码,联系人,生日\nBD-1,甲,1985/5/3\nBD-1,乙,5月3日\nBD-1,丙,1985-02-30\nBD-1,丁,--02-29\n";
+    const run = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(run.job.counts).toEqual({ inserted: 3, updated: 0, skipped: 0, failed: 1 });
+    expect(run.job.errors).toEqual([expect.objectContaining({ id: "row 4" })]);
+    const id = (await codeOwner(admin.tenant, "BD-1"))!;
+    const contacts = (await listContactItems(admin.tenant, id)).map((c) => [c.name, c.birthday, c.GSI3SK]);
+    expect(contacts.sort()).toEqual([
+      ["丁", "--02-29", expect.stringMatching(/^02-29#/)],
+      ["乙", "--05-03", expect.stringMatching(/^05-03#/)],
+      ["甲", "1985-05-03", expect.stringMatching(/^05-03#/)],
+    ]);
+  });
+});
+
 describe("XLSX export", () => {
   it("writes a workbook that imports back into another tenant as the same customers", async () => {
     const admin = aCaller();
@@ -513,3 +531,8 @@ describe("S3 drops", () => {
     expect(send).not.toHaveBeenCalled();
   });
 });
+
+/** The raw contact items (with their index attributes) of a customer. */
+async function listContactItems(tenant: string, customerId: string) {
+  return (await readCollection(tenant, customerId)).filter((i) => i.entity === "contact") as Record<string, string>[];
+}

@@ -6,14 +6,44 @@ import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys as K } from "../customers/keys.ts";
-import type { Contact } from "./schemas.ts";
+import { replanMarker } from "../reminders/repository.ts";
+import { birthdayMonthDay, type Contact } from "./schemas.ts";
 
 const table = () => env.TABLE_NAME;
 
 export function toContact(item: Record<string, unknown>): Contact {
-  const { PK: _p, SK: _s, entity: _e, ...rest } = item;
+  const { PK: _p, SK: _s, entity: _e, GSI3PK: _g, GSI3SK: _gs, ...rest } = item;
   return rest as Contact;
 }
+
+/** The contact's row in the birthday index (GSI3), or nothing without a birthday. */
+export function birthdayIndex(tenant: string, c: Pick<Contact, "id" | "birthday">): Record<string, string> {
+  if (!c.birthday) return {};
+  return {
+    GSI3PK: K.birthdayPk(tenant, K.shard(c.id, env.LIST_SHARDS)),
+    GSI3SK: K.birthdaySk(birthdayMonthDay(c.birthday), c.id),
+  };
+}
+
+/** The stored item of a contact: its keys, entity and birthday-index row. */
+export function contactItem(tenant: string, c: Contact): Record<string, unknown> {
+  return {
+    PK: K.pk(tenant, c.customerId),
+    SK: K.contactSk(c.id),
+    entity: "contact",
+    ...c,
+    ...birthdayIndex(tenant, c),
+  };
+}
+
+/**
+ * A birthday set or changed: the customer gets a replan marker, so a birthday that is already inside a rule's
+ * reminder window (which the rule's daily range has passed) is reminded on the next tick.
+ */
+const birthdayReplan = (tenant: string, before: Contact | undefined, after: Contact): GuardedItem[] =>
+  after.birthday && after.birthday !== before?.birthday
+    ? [replanMarker(tenant, after.customerId, after.updatedAt)]
+    : [];
 
 export async function getContact(tenant: string, customerId: string, id: string): Promise<Contact | undefined> {
   const res = await ddb.send(
@@ -117,7 +147,7 @@ export async function insertContact(
       item: {
         Put: {
           TableName: table(),
-          Item: { PK: K.pk(tenant, c.customerId), SK: K.contactSk(c.id), entity: "contact", ...c },
+          Item: contactItem(tenant, c),
           ConditionExpression: "attribute_not_exists(PK)",
         },
       },
@@ -126,6 +156,7 @@ export async function insertContact(
     ...(primary?.from && primary.from !== c.id
       ? [demote(tenant, c.customerId, primary.from, c.createdAt, c.createdBy)]
       : []),
+    ...birthdayReplan(tenant, undefined, c),
   ]);
 }
 
@@ -141,7 +172,7 @@ export async function replaceContact(
       item: {
         Put: {
           TableName: table(),
-          Item: { PK: K.pk(tenant, after.customerId), SK: K.contactSk(after.id), entity: "contact", ...after },
+          Item: contactItem(tenant, after),
           ConditionExpression: "version = :v",
           ExpressionAttributeValues: { ":v": before.version },
         },
@@ -152,6 +183,7 @@ export async function replaceContact(
     ...(primary?.from && primary.from !== after.id
       ? [demote(tenant, after.customerId, primary.from, after.updatedAt, after.updatedBy)]
       : []),
+    ...birthdayReplan(tenant, before, after),
     ...extras,
   ]);
 }

@@ -45,6 +45,14 @@ export const customerKeys = {
   activityPk: (tenant: string, shard: number) => `T#${tenant}#CUSTACT#${shard}`,
   activitySk: (at: string, id: string) => `${at}#${id}`,
 
+  /**
+   * GSI3 on a contact with a birthday: the tenant's contacts by month and day of birth (`MM-DD#<contactId>`), sharded
+   * by contact. Birthday reminders read the days that fall due in a range of it; the row lives on the contact item,
+   * so it changes with the birthday and goes with the contact.
+   */
+  birthdayPk: (tenant: string, shard: number) => `T#${tenant}#CONTBDAY#${shard}`,
+  birthdaySk: (monthDay: string, contactId: string) => `${monthDay}#${contactId}`,
+
   /** Uniqueness guards, one item per taken value. */
   codeGuardPk: (tenant: string, code: string) => `T#${tenant}#CUSTCODE#${code.toUpperCase()}`,
   usccGuardPk: (tenant: string, uscc: string) => `T#${tenant}#USCC#${uscc}`,

@@ -59,6 +59,21 @@ export const CUSTOMER_COLUMNS: readonly ColumnDef[] = [
 
 const YES = new Set(["是", "y", "yes", "true", "1", "主", "√"]);
 
+const pad = (n: string) => n.padStart(2, "0");
+
+/**
+ * A birthday cell as spreadsheets write it: `1985-05-03`, `1985/5/3`, `1985.5.3`, `1985年5月3日` become
+ * `1985-05-03`; `5月3日`, `05-03`, `5/3` (no year) become `--05-03`. Anything else is passed on for the schema to
+ * reject with its message.
+ */
+export function birthdayCell(cell: string): string {
+  const full = /^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/.exec(cell);
+  if (full) return `${full[1]}-${pad(full[2]!)}-${pad(full[3]!)}`;
+  const short = /^(?:--)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/.exec(cell);
+  if (short) return `--${pad(short[1]!)}-${pad(short[2]!)}`;
+  return cell;
+}
+
 export const CONTACT_COLUMNS: readonly ColumnDef[] = [
   {
     field: "customerCode",
@@ -70,6 +85,12 @@ export const CONTACT_COLUMNS: readonly ColumnDef[] = [
   { field: "mobile", label: "手机", aliases: ["mobile", "手机", "手机号", "手机号码", "移动电话", "cellphone"] },
   { field: "phone", label: "电话", aliases: ["phone", "电话", "座机", "固定电话", "办公电话", "telephone", "tel"] },
   { field: "email", label: "邮箱", aliases: ["email", "邮箱", "电子邮件", "电子邮箱", "mail"] },
+  {
+    field: "birthday",
+    label: "生日",
+    aliases: ["birthday", "生日", "出生日期", "birthdate", "dateofbirth"],
+    convert: birthdayCell,
+  },
   {
     field: "isPrimary",
     label: "主联系人",

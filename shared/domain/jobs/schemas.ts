@@ -11,6 +11,7 @@ export const JOB_TYPES = [
   "backup",
   "backup-drill",
   "backup-restore",
+  "reminder-index",
 ] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 

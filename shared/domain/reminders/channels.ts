@@ -1,15 +1,26 @@
-// Delivery of a fired reminder beyond the in-app inbox: a webhook signed with HMAC-SHA256, and e-mail (logged).
+// Delivery of a fired reminder beyond the in-app inbox: a webhook signed with HMAC-SHA256, and e-mail (through SES
+// in the cloud, at most once per reminder and channel; logged locally: EMAIL_DELIVERY decides).
 import { createHmac } from "node:crypto";
+import * as z from "zod";
+import { env } from "../../config/env.ts";
 import { logger } from "../../log/logger.ts";
+import { sendReminderEmail } from "./email.ts";
+import type { SendKey } from "./repository.ts";
 import type { CustomerItem } from "../customers/repository.ts";
 import type { Notification, ReminderRule } from "./schemas.ts";
 
 /** What goes out: the channel and the exact body (tests capture these instead of sending). */
 export interface Outgoing {
   channel: "webhook" | "email";
+  tenant: string;
   url?: string;
   to?: string[];
+  /** E-mail: the subject line. */
+  subject?: string;
+  /** E-mail: which reminder and channel it is (the send record's key). */
+  sendKey?: SendKey;
   headers: Record<string, string>;
+  /** The webhook's JSON body, or the e-mail's plain text. */
   body: string;
 }
 
@@ -22,10 +33,22 @@ export function signature(secret: string, timestamp: string, body: string): stri
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 
-/** Sends over HTTP (webhooks) and logs e-mails. */
+const isEmail = (s: string) => z.email().safeParse(s).success;
+
+/** Sends webhooks over HTTP; e-mails through SES once (EMAIL_DELIVERY=ses, the cloud) or to the log (locally). */
 export const defaultDelivery: Delivery = async (msg) => {
   if (msg.channel === "email") {
-    logger.info("reminder e-mail (logged, not sent)", { to: msg.to, body: msg.body });
+    if (env.EMAIL_DELIVERY !== "ses") {
+      logger.info("reminder e-mail (logged, not sent)", { to: msg.to, subject: msg.subject, body: msg.body });
+      return;
+    }
+    // Without `to`, the assignee is the recipient; a user id that is not an address cannot be mailed.
+    const to = (msg.to ?? []).filter(isEmail);
+    if (!to.length) {
+      logger.warn("reminder e-mail has no address to go to (set `to` on the rule's email channel)", { to: msg.to });
+      return;
+    }
+    await sendReminderEmail({ tenant: msg.tenant, key: msg.sendKey!, to, subject: msg.subject ?? "", text: msg.body });
     return;
   }
   const res = await fetch(msg.url!, {
@@ -43,9 +66,11 @@ export const defaultDelivery: Delivery = async (msg) => {
  */
 export async function deliver(
   send: Delivery | undefined,
+  tenant: string,
   rule: ReminderRule,
   n: Notification,
   c: CustomerItem,
+  only?: "email",
 ): Promise<void> {
   const payload = JSON.stringify({
     type: "reminder",
@@ -58,12 +83,14 @@ export async function deliver(
     assigneeId: n.userId,
     createdAt: n.createdAt,
   });
-  for (const ch of rule.channels) {
+  for (const [index, ch] of rule.channels.entries()) {
     let msg: Outgoing | undefined;
+    if (only && ch.type !== only) continue;
     if (ch.type === "webhook") {
       const ts = String(Math.floor(Date.parse(n.createdAt) / 1000));
       msg = {
         channel: "webhook",
+        tenant,
         url: ch.url,
         headers: {
           "content-type": "application/json",
@@ -74,7 +101,15 @@ export async function deliver(
         body: payload,
       };
     } else if (ch.type === "email") {
-      msg = { channel: "email", to: ch.to ?? [n.userId], headers: { subject: n.title }, body: payload };
+      msg = {
+        channel: "email",
+        tenant,
+        to: ch.to ?? [n.userId],
+        subject: n.title,
+        sendKey: { ruleId: rule.id, customerId: c.id, period: n.period ?? "", channel: index },
+        headers: {},
+        body: emailText(rule, n, c),
+      };
     }
     if (!msg) continue;
     try {
@@ -87,4 +122,18 @@ export async function deliver(
       });
     }
   }
+}
+
+/** The plain-text body of a reminder e-mail. */
+export function emailText(rule: ReminderRule, n: Notification, c: CustomerItem): string {
+  return [
+    n.title,
+    "",
+    `Rule: ${rule.name}`,
+    `Customer: ${c.name}${c.code ? ` (${c.code})` : ""}`,
+    `Task: ${n.taskId}`,
+    `Period: ${n.period ?? ""}`,
+    `Assignee: ${n.userId}`,
+    `Created: ${n.createdAt}`,
+  ].join("\n");
 }

@@ -60,6 +60,57 @@ export function orderStatusRange(
   return range(orderKeys.statusPk(tenant, status, shard), from, to, start, limit);
 }
 
+/**
+ * Contacts (full items) whose birthday's month and day (`MM-DD`) is in [fromMonthDay, toMonthDay] (both included), on
+ * one shard of the birthday index.
+ */
+export function birthdayRange(
+  tenant: string,
+  shard: number,
+  fromMonthDay: string,
+  toMonthDay: string,
+  start: Record<string, unknown> | undefined,
+  limit = 500,
+) {
+  return range(customerKeys.birthdayPk(tenant, shard), fromMonthDay, `${toMonthDay}#~`, start, limit);
+}
+
+/**
+ * Gives an item its GSI3 row unless it has one (the backfill): conditional on the item existing without GSI3PK and on
+ * `same` (attribute -> value the row was computed from) still holding, so a live writer's row or a change made
+ * meanwhile wins. Resolves true when it wrote.
+ */
+export async function setIndexIfMissing(
+  key: { PK: string; SK: string },
+  index: { GSI3PK: string; GSI3SK: string },
+  same: Record<string, unknown>,
+): Promise<boolean> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":pk": index.GSI3PK, ":sk": index.GSI3SK };
+  const conds = ["attribute_exists(PK)", "attribute_not_exists(GSI3PK)"];
+  Object.entries(same).forEach(([attr, value], i) => {
+    names[`#a${i}`] = attr;
+    values[`:a${i}`] = value;
+    conds.push(`#a${i} = :a${i}`);
+  });
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: key,
+        UpdateExpression: "SET GSI3PK = :pk, GSI3SK = :sk",
+        ConditionExpression: conds.join(" AND "),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === "ConditionalCheckFailedException") return false;
+    throw err;
+  }
+}
+
 /** Moves a profile's activity row to `at` if it still says `seen` (another writer moving it wins). */
 export async function repairActivity(tenant: string, id: string, seen: string, at: string): Promise<void> {
   const act = activityIndex(tenant, id, at);

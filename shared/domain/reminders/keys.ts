@@ -23,6 +23,13 @@ export const reminderKeys = {
   firedSk: (period: string) => period,
 
   /**
+   * One record per e-mail a fired reminder sends (rule, customer, period, channel): claimed before the SES call and
+   * marked sent after it, so a retried or repeated delivery of the same reminder does not send it again.
+   */
+  sentPk: (tenant: string, ruleId: string, customerId: string) => `T#${tenant}#REMSENT#${ruleId}#${customerId}`,
+  sentSk: (period: string, channel: number) => `${period}#${channel}`,
+
+  /**
    * Date triggers: one plan item per (rule, customer) on a shard of the rule, sorted by the local day the reminder
    * becomes due (`<due date>#<customerId>`), so a tick reads `due date <= today` as a range.
    */

@@ -1,5 +1,6 @@
-// All DynamoDB access for reminder rules (with their planning state), fired guards, replan markers and inboxes.
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+// All DynamoDB access for reminder rules (with their planning state), fired guards, e-mail send records, replan
+// markers and inboxes.
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import type { GuardedItem } from "../../db/transact.ts";
@@ -173,12 +174,19 @@ export function firedGuard(
   customerId: string,
   period: string,
   at: string,
+  fired: FiredIds = {},
 ): GuardedItem {
   return {
     item: {
       Put: {
         TableName: table(),
-        Item: { PK: K.firedPk(tenant, ruleId, customerId), SK: K.firedSk(period), entity: "reminder-fired", at },
+        Item: {
+          PK: K.firedPk(tenant, ruleId, customerId),
+          SK: K.firedSk(period),
+          entity: "reminder-fired",
+          at,
+          ...fired,
+        },
         ConditionExpression: "attribute_not_exists(PK)",
       },
     },
@@ -190,6 +198,97 @@ export class AlreadyFired extends ConflictError {
   constructor() {
     super("this reminder has already fired for this period");
   }
+}
+
+/** What a fire created, kept on its guard so a repeat can deliver the same reminder's e-mails that a crash lost. */
+export interface FiredIds {
+  taskId?: string;
+  notificationId?: string;
+  userId?: string;
+}
+
+/** The guard of (rule, customer, period) with the ids of what it created, or undefined. */
+export async function readFired(tenant: string, ruleId: string, customerId: string, period: string) {
+  const res = await ddb.send(
+    new GetCommand({
+      TableName: table(),
+      Key: { PK: K.firedPk(tenant, ruleId, customerId), SK: K.firedSk(period) },
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item as (FiredIds & { at: string }) | undefined;
+}
+
+/** Identifies one e-mail of one fired reminder (rule, customer, period and the rule's channel index). */
+export interface SendKey {
+  ruleId: string;
+  customerId: string;
+  period: string;
+  channel: number;
+}
+
+/** A claim older than this is taken to be a crashed sender's (longer than any invocation). */
+export const SEND_CLAIM_MS = 16 * 60_000;
+
+/**
+ * Claims the right to send one e-mail: true when nobody has sent it and nobody is sending it (or the one who claimed
+ * it did so long enough ago to have crashed).
+ */
+export async function claimSend(tenant: string, key: SendKey, at: Date): Promise<boolean> {
+  try {
+    await ddb.send(
+      new PutCommand({
+        TableName: table(),
+        Item: {
+          PK: K.sentPk(tenant, key.ruleId, key.customerId),
+          SK: K.sentSk(key.period, key.channel),
+          entity: "reminder-sent",
+          status: "sending",
+          claimedAt: at.toISOString(),
+        },
+        ConditionExpression: "attribute_not_exists(PK) OR (#s = :sending AND claimedAt < :stale)",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: {
+          ":sending": "sending",
+          ":stale": new Date(at.getTime() - SEND_CLAIM_MS).toISOString(),
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === "ConditionalCheckFailedException") return false;
+    throw err;
+  }
+}
+
+/** Records a claimed e-mail as sent (with the provider's message id). */
+export async function markSent(tenant: string, key: SendKey, messageId: string, at: Date) {
+  await ddb.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: { PK: K.sentPk(tenant, key.ruleId, key.customerId), SK: K.sentSk(key.period, key.channel) },
+      UpdateExpression: "SET #s = :sent, messageId = :m, sentAt = :at",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: { ":sent": "sent", ":m": messageId, ":at": at.toISOString() },
+    }),
+  );
+}
+
+/** Gives a claim up after a failed send, so a later attempt may send (only the claimant's own claim). */
+export async function releaseSend(tenant: string, key: SendKey, claimedAt: Date) {
+  await ddb
+    .send(
+      new DeleteCommand({
+        TableName: table(),
+        Key: { PK: K.sentPk(tenant, key.ruleId, key.customerId), SK: K.sentSk(key.period, key.channel) },
+        ConditionExpression: "#s = :sending AND claimedAt = :c",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":sending": "sending", ":c": claimedAt.toISOString() },
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name !== "ConditionalCheckFailedException") throw err;
+    });
 }
 
 export async function wasFired(tenant: string, ruleId: string, customerId: string, period: string) {

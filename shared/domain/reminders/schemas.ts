@@ -4,21 +4,39 @@ import { fieldKind, RuleConditionSchema } from "../conditions/condition.ts";
 import { PrincipalIdSchema } from "../customers/schemas.ts";
 import { ORDER_STATUSES } from "../orders/status.ts";
 
+/**
+ * The date field naming the birthdays of a customer's contacts: a date rule on it fires every year, once per contact
+ * (period `birthday:<contactId>:<year>`), found through the contacts' birthday index.
+ */
+export const BIRTHDAY_FIELD = "contacts.birthday";
+
 const Days = z.number().int().min(0).max(3650);
 
 export const TriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("inactivity"), days: Days.min(1) }),
   z.strictObject({ type: z.literal("after_order"), status: z.enum(ORDER_STATUSES), days: Days }),
-  z.strictObject({
-    type: z.literal("date"),
-    field: z
-      .string()
-      .max(128)
-      .refine((f) => fieldKind(f) === "date" || (fieldKind(f) === "any" && f.startsWith("customFields.")), {
-        message: "a date field of the customer: createdAt, a stats date or customFields.<name> holding a date",
-      }),
-    daysBefore: Days,
-  }),
+  z
+    .strictObject({
+      type: z.literal("date"),
+      field: z
+        .string()
+        .max(128)
+        .refine(
+          (f) =>
+            f === BIRTHDAY_FIELD ||
+            fieldKind(f) === "date" ||
+            (fieldKind(f) === "any" && f.startsWith("customFields.")),
+          {
+            message:
+              "a date field of the customer (createdAt, a stats date or customFields.<name> holding a date) or contacts.birthday",
+          },
+        ),
+      daysBefore: Days,
+    })
+    .refine((t) => t.field !== BIRTHDAY_FIELD || t.daysBefore <= 365, {
+      path: ["daysBefore"],
+      message: "at most 365 for birthdays (they come every year)",
+    }),
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
 

@@ -24,6 +24,7 @@ import type { Task } from "../tasks/schemas.ts";
 import { deliver, type Delivery } from "./channels.ts";
 import {
   activityRange,
+  birthdayRange,
   customerListPage,
   type DatePlan,
   deleteDatePlans,
@@ -40,11 +41,12 @@ import {
   listReplanMarkers,
   listRules,
   notificationPut,
+  readFired,
   readRuleState,
   saveRuleState,
 } from "./repository.ts";
-import type { Notification, ReminderRule } from "./schemas.ts";
-import { addDays, dueCutoff, localDate } from "./time.ts";
+import { BIRTHDAY_FIELD, type Notification, type ReminderRule } from "./schemas.ts";
+import { addDays, birthdayIn, dueCutoff, localDate, nextBirthday, noLeapDay } from "./time.ts";
 
 /** Lowest possible index sort key (instants start with a digit). */
 const FLOOR = "0";
@@ -88,9 +90,16 @@ function cutoffOf(rule: ReminderRule, now: Date, tz: string): string | undefined
   return undefined;
 }
 
+/** True for a date rule on the birthdays of the customer's contacts (yearly, per contact). */
+export const isBirthdayRule = (rule: ReminderRule): boolean =>
+  rule.trigger.type === "date" && rule.trigger.field === BIRTHDAY_FIELD;
+
+/** A birthday rule reaches this far back after an outage (a year: every birthday once). */
+const BIRTHDAY_CATCH_UP_DAYS = 366;
+
 /** The local date (YYYY-MM-DD) a date rule's field names on a customer, or undefined. */
 export function dateOf(rule: ReminderRule, c: Record<string, unknown>, tz: string): string | undefined {
-  if (rule.trigger.type !== "date") return undefined;
+  if (rule.trigger.type !== "date" || isBirthdayRule(rule)) return undefined;
   let v: unknown = c;
   for (const p of rule.trigger.field.split("."))
     v = v && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
@@ -122,14 +131,20 @@ class Tick {
   }
 
   /** Creates the task and the notification of (rule, customer, period) unless that period already fired. */
-  async fire(rule: ReminderRule, c: CustomerItem, period: string, extra: { orderId?: string } = {}): Promise<void> {
+  async fire(
+    rule: ReminderRule,
+    c: CustomerItem,
+    period: string,
+    extra: { orderId?: string; contact?: { id: string; name: string } } = {},
+  ): Promise<void> {
     const at = this.opts.now.toISOString();
     const assigneeId = rule.assignee === "owner" ? c.ownerId : rule.assignee;
     const task: Task = {
       id: newId(this.opts.now.getTime()),
       customerId: c.id,
       ...(extra.orderId ? { orderId: extra.orderId } : {}),
-      title: `${rule.name}: ${c.name}`,
+      ...(extra.contact ? { contactId: extra.contact.id } : {}),
+      title: extra.contact ? `${rule.name}: ${extra.contact.name} (${c.name})` : `${rule.name}: ${c.name}`,
       assigneeId,
       dueAt: at,
       priority: "normal",
@@ -156,20 +171,49 @@ class Tick {
     };
     try {
       await transact([
-        firedGuard(this.tenant, rule.id, c.id, period, at),
+        firedGuard(this.tenant, rule.id, c.id, period, at, {
+          taskId: task.id,
+          notificationId: note.id,
+          userId: assigneeId,
+        }),
         ...taskInsertItems(this.tenant, task),
         notificationPut(this.tenant, note),
       ]);
     } catch (err) {
       if (err instanceof AlreadyFired) {
         this.result.already += 1;
+        await this.redeliverEmails(rule, c, period, task.title);
         return;
       }
       if (err instanceof NotFoundError) return; // the customer was deleted meanwhile
       throw err;
     }
     this.result.fired += 1;
-    await deliver(this.opts.deliver, rule, note, c);
+    await deliver(this.opts.deliver, this.tenant, rule, note, c);
+  }
+
+  /**
+   * A repeat of a reminder that fired (a retried message, an overlapping tick, a run after a crash): its e-mails go
+   * out if a crash lost them between the commit and the send; the send records stop those that went out already.
+   * Webhooks are not repeated.
+   */
+  async redeliverEmails(rule: ReminderRule, c: CustomerItem, period: string, title: string): Promise<void> {
+    if (!rule.channels.some((ch) => ch.type === "email")) return;
+    const fired = await readFired(this.tenant, rule.id, c.id, period);
+    if (!fired?.notificationId || !fired.taskId || !fired.userId) return;
+    const note: Notification = {
+      id: fired.notificationId,
+      userId: fired.userId,
+      kind: "reminder",
+      title,
+      customerId: c.id,
+      taskId: fired.taskId,
+      ruleId: rule.id,
+      period,
+      read: false,
+      createdAt: fired.at,
+    };
+    await deliver(this.opts.deliver, this.tenant, rule, note, c, "email");
   }
 
   /** Which period (if any) a customer is due for under `rule` now, judging only the profile. */
@@ -282,6 +326,85 @@ class Tick {
     return "done";
   }
 
+  /**
+   * A birthday rule (`date` on contacts.birthday): its watermark is the last local due day handled. A tick reads the
+   * birthday index for the birthdays that fell due since (due day + daysBefore, one calendar year per step; 29
+   * February counts as 28 February in other years) and fires once per contact and year. A new or changed rule starts
+   * with the birthdays of the coming `daysBefore` days; after an outage it catches up at most a year.
+   */
+  async runBirthdayRule(rule: ReminderRule): Promise<"done" | "paused"> {
+    if (rule.trigger.type !== "date") return "done";
+    const n = rule.trigger.daysBefore;
+    const today = this.today;
+    for (;;) {
+      const state = await readRuleState(this.tenant, rule.id);
+      const floor = addDays(today, -Math.min(n, BIRTHDAY_CATCH_UP_DAYS));
+      let from = state.watermark ? addDays(state.watermark, 1) : floor;
+      if (from < addDays(today, -BIRTHDAY_CATCH_UP_DAYS)) from = addDays(today, -BIRTHDAY_CATCH_UP_DAYS);
+      if (from > today) return "done";
+      const year = addDays(from, n).slice(0, 4);
+      const yearEnd = addDays(`${year}-12-31`, -n);
+      const pending = state.pending && state.pending.cutoff >= from ? state.pending : undefined;
+      const end = pending?.cutoff ?? (yearEnd < today ? yearEnd : today);
+      const first = addDays(from, n);
+      const last = addDays(end, n);
+      // In a year without 29 February, its birthdays are due with 28 February's.
+      const toMonthDay = noLeapDay(year) && last.slice(5) === "02-28" ? "02-29" : last.slice(5);
+      const after: (string | null | "done")[] =
+        pending?.after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
+      for (let shard = 0; shard < after.length; shard++) {
+        let pos = after[shard];
+        while (pos !== "done") {
+          const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
+          const page = await birthdayRange(this.tenant, shard, first.slice(5), toMonthDay, start, this.opts.pageSize);
+          this.result.candidates += page.items.length;
+          await this.fireBirthdays(rule, page.items, (monthDay) => {
+            const day = birthdayIn(year, monthDay);
+            return day >= first && day <= last ? day : undefined;
+          });
+          pos = page.last ? JSON.stringify(page.last) : "done";
+          after[shard] = pos;
+          if (pos !== "done" && this.short()) {
+            await saveRuleState(
+              this.tenant,
+              rule.id,
+              { watermark: state.watermark, pending: { cutoff: end, after } },
+              state.rev,
+            );
+            return "paused";
+          }
+        }
+      }
+      if (!(await saveRuleState(this.tenant, rule.id, { watermark: end }, state.rev))) {
+        logger.info("another tick moved the rule's state first", { tenant: this.tenant, ruleId: rule.id });
+        return "done";
+      }
+      if (end >= today) return "done";
+    }
+  }
+
+  /** Fires a birthday rule for contacts (index rows or collection items) whose birthday `dayOf` finds due. */
+  async fireBirthdays(
+    rule: ReminderRule,
+    contacts: Record<string, unknown>[],
+    dayOf: (monthDay: string) => string | undefined,
+    profiles?: Map<string, CustomerItem>,
+  ): Promise<void> {
+    const due = contacts.flatMap((ct) => {
+      const day = typeof ct.birthday === "string" ? dayOf(ct.birthday.slice(-5)) : undefined;
+      return day ? [{ ct, day }] : [];
+    });
+    if (!due.length) return;
+    const customers =
+      profiles ?? (await batchGetProfiles(this.tenant, [...new Set(due.map((d) => d.ct.customerId as string))]));
+    await this.each(due, async ({ ct, day }) => {
+      const c = customers.get(ct.customerId as string);
+      if (!c || c.deletedAt || (rule.when && !evaluate(rule.when, c, this.opts.now.getTime()))) return;
+      const contact = { id: String(ct.id), name: String(ct.name) };
+      await this.fire(rule, c, `birthday:${contact.id}:${day.slice(0, 4)}`, { contact });
+    });
+  }
+
   async handleRows(rule: ReminderRule, rows: Record<string, unknown>[], cutoff: string): Promise<void> {
     if (rule.trigger.type === "inactivity") {
       await this.each(rows as CustomerItem[], async (c) => {
@@ -330,6 +453,21 @@ class Tick {
               return !!cutoff && reached < cutoff;
             });
             for (const o of due) await this.fire(rule, c, `order:${String(o.id)}`, { orderId: String(o.id) });
+            continue;
+          }
+          if (isBirthdayRule(rule) && rule.trigger.type === "date") {
+            // A birthday set or changed inside the reminder window (which the daily range may have passed).
+            const n = rule.trigger.daysBefore;
+            const contacts = items.filter((i) => i.entity === "contact");
+            await this.fireBirthdays(
+              rule,
+              contacts,
+              (monthDay) => {
+                const day = nextBirthday(monthDay, this.today);
+                return addDays(day, -n) <= this.today ? day : undefined;
+              },
+              new Map([[c.id, c]]),
+            );
             continue;
           }
           if (rule.trigger.type === "date") {
@@ -392,7 +530,11 @@ export async function runTenantTick(tenant: string, opts: TickOptions): Promise<
   const tick = new Tick(tenant, settings.timeZone, opts);
   await tick.replan(rules);
   for (const rule of rules) {
-    const step = rule.trigger.type === "date" ? await tick.runDateRule(rule) : await tick.planRule(rule);
+    const step = isBirthdayRule(rule)
+      ? await tick.runBirthdayRule(rule)
+      : rule.trigger.type === "date"
+        ? await tick.runDateRule(rule)
+        : await tick.planRule(rule);
     if (step === "paused") {
       tick.result.status = "paused";
       return tick.result;

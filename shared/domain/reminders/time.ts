@@ -57,3 +57,23 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
 export function dueCutoff(now: Date, days: number, timeZone: string): string {
   return startOfLocalDay(addDays(localDate(now, timeZone), 1 - days), timeZone).toISOString();
 }
+
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+/**
+ * The day a birthday (`MM-DD`) falls on in `year` (YYYY-MM-DD): 29 February is celebrated on 28 February in years
+ * without it.
+ */
+export function birthdayIn(year: string, monthDay: string): string {
+  return monthDay === "02-29" && !isLeap(Number(year)) ? `${year}-02-28` : `${year}-${monthDay}`;
+}
+
+/** The first day on or after `date` that is the birthday `monthDay`. */
+export function nextBirthday(monthDay: string, date: string): string {
+  const y = Number(date.slice(0, 4));
+  const thisYear = birthdayIn(String(y), monthDay);
+  return thisYear >= date ? thisYear : birthdayIn(String(y + 1), monthDay);
+}
+
+/** True when `year` has no 29 February. */
+export const noLeapDay = (year: string) => !isLeap(Number(year));

@@ -1,7 +1,14 @@
 // The tenant calendar behind reminders: local dates, the start of a local day across daylight-saving changes, and
 // the cutoff "n days after" compares against, with `now` pinned.
 import { describe, expect, it } from "vitest";
-import { addDays, dueCutoff, localDate, startOfLocalDay } from "../../../shared/domain/reminders/time.ts";
+import {
+  addDays,
+  birthdayIn,
+  dueCutoff,
+  localDate,
+  nextBirthday,
+  startOfLocalDay,
+} from "../../../shared/domain/reminders/time.ts";
 
 describe("the tenant calendar", () => {
   it("reads today's date in the tenant's zone", () => {
@@ -36,5 +43,18 @@ describe("the tenant calendar", () => {
     const now = new Date("2026-03-09T04:00:00Z"); // Monday 00:00 EDT
     expect(dueCutoff(now, 2, "America/New_York")).toBe("2026-03-08T05:00:00.000Z");
     expect(dueCutoff(new Date(now.getTime() - 1), 2, "America/New_York")).toBe("2026-03-07T05:00:00.000Z");
+  });
+});
+
+describe("birthdays", () => {
+  it("fall on 28 February in years without the 29th, and the next one is found from any day", () => {
+    expect(birthdayIn("2027", "02-29")).toBe("2027-02-28");
+    expect(birthdayIn("2028", "02-29")).toBe("2028-02-29");
+    expect(birthdayIn("2100", "02-29")).toBe("2100-02-28");
+    expect(birthdayIn("2027", "05-03")).toBe("2027-05-03");
+    expect(nextBirthday("05-03", "2027-05-03")).toBe("2027-05-03");
+    expect(nextBirthday("05-03", "2027-05-04")).toBe("2028-05-03");
+    expect(nextBirthday("02-29", "2027-03-01")).toBe("2028-02-29");
+    expect(nextBirthday("01-01", "2026-12-31")).toBe("2027-01-01");
   });
 });

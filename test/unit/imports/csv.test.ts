@@ -9,7 +9,13 @@ import {
   type RawRow,
   sniff,
 } from "../../../shared/domain/imports/csv.ts";
-import { mapColumns, normalizeHeader, CUSTOMER_COLUMNS } from "../../../shared/domain/imports/columns.ts";
+import {
+  birthdayCell,
+  CONTACT_COLUMNS,
+  mapColumns,
+  normalizeHeader,
+  CUSTOMER_COLUMNS,
+} from "../../../shared/domain/imports/columns.ts";
 import { importTemplate } from "../../../shared/domain/imports/service.ts";
 import { sheetRowXml } from "../../../shared/domain/exports/xlsx-write.ts";
 
@@ -136,6 +142,24 @@ describe("columns", () => {
   it("fails when two columns fill one field or the name has no column", () => {
     expect(() => mapColumns(["名称", "客户名称"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/both fill name/);
     expect(() => mapColumns(["电话"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/no column for name/);
+  });
+});
+
+describe("birthday column", () => {
+  it("maps 生日 / birthday headers and normalises the usual date forms", () => {
+    expect(mapColumns(["客户编码", "联系人", "生日"], CONTACT_COLUMNS, undefined, []).fields).toEqual([
+      "customerCode",
+      "name",
+      "birthday",
+    ]);
+    expect(mapColumns(["Birthday"], CONTACT_COLUMNS, undefined, []).fields).toEqual(["birthday"]);
+    expect(birthdayCell("1985/5/3")).toBe("1985-05-03");
+    expect(birthdayCell("1985年5月3日")).toBe("1985-05-03");
+    expect(birthdayCell("1985.12.31")).toBe("1985-12-31");
+    expect(birthdayCell("5月3日")).toBe("--05-03");
+    expect(birthdayCell("--02-29")).toBe("--02-29");
+    expect(birthdayCell("12/31")).toBe("--12-31");
+    expect(birthdayCell("next tuesday")).toBe("next tuesday");
   });
 });
 
