@@ -209,6 +209,21 @@ describe("order import", () => {
     expect((await getCustomer(admin, c.id)).stats).toEqual(before.stats);
   });
 
+  it("a row the parser refuses (more cells than the header) fails its whole order, not just its line", async () => {
+    const admin = aCaller();
+    await newCustomer(admin, { code: "R-1" });
+    const { job } = await runToEnd(
+      admin,
+      "订单号,客户编码,产品名称,数量,单价\nR-PO-1,R-1,甲,1,1.00\nR-PO-1,R-1,乙,1,1.00,多余\nR-PO-2,R-1,甲,1,1.00\n",
+      { entity: "orders" },
+    );
+    expect(job.counts).toEqual({ inserted: 1, updated: 0, skipped: 0, failed: 2 });
+    expect(job.errors).toEqual([
+      { id: "row 2", message: "order R-PO-1 has an invalid row (3)" },
+      { id: "row 3", message: "6 cells but the header has 5 columns" },
+    ]);
+  });
+
   it("a sales user imports orders only for customers in their data scope", async () => {
     const admin = aCaller();
     const sales = { ...admin, userId: "u-sales-1", roles: ["sales" as const], dept: undefined };

@@ -231,11 +231,23 @@ interface Outcome {
 /** Order-level fields: every row of an order that fills one must agree with the others. */
 const ORDER_FIELDS = ["customerCode", "uscc", "customerName", "orderDate", "status", "currency", "note"] as const;
 
-/** Imports one chunk of order rows; one result per row, in row order (every row of an order shares its outcome). */
-export async function importOrderChunk(ctx: ChunkContext, rows: readonly OrderRow[]): Promise<RowResult[]> {
+/**
+ * Imports one chunk of order rows; one result per row, in row order (every row of an order shares its outcome). A row
+ * the runner refused before validation (ragged, not valid text) still fails its order: its number is read from
+ * `orderNoColumn` of its cells.
+ */
+export async function importOrderChunk(
+  ctx: ChunkContext,
+  rows: readonly OrderRow[],
+  orderNoColumn = -1,
+): Promise<RowResult[]> {
   const results = new Map<number, RowResult>();
   const groups = new Map<string, OrderRow[]>();
   for (const r of rows) {
+    if (!r.orderNo && r.error && orderNoColumn >= 0) {
+      const no = (r.cells[orderNoColumn] ?? "").trim();
+      if (no && no.length <= 64) r.orderNo = no;
+    }
     if (!r.orderNo) {
       results.set(r.line, { line: r.line, outcome: "failed", error: r.error });
       continue;

@@ -289,7 +289,7 @@ async function importChunk(
   });
   const results =
     ctx.entity === "orders"
-      ? await importOrderChunk(ctx, rows)
+      ? await importOrderChunk(ctx, rows, state.fields.indexOf("orderNo"))
       : ctx.entity === "contacts"
         ? await importContactChunk(ctx, rows)
         : await importCustomerChunk(ctx, rows);
