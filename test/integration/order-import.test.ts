@@ -8,7 +8,6 @@ import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { getCustomer } from "../../shared/domain/customers/service.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
 import { readImport } from "../../shared/domain/imports/service.ts";
-import { parseOrderDate } from "../../shared/domain/imports/order-import.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import { actOnOrder, listOrders } from "../../shared/domain/orders/service.ts";
@@ -297,21 +296,4 @@ describe("order import", () => {
       });
     }
   }, 120_000);
-});
-
-describe("order dates", () => {
-  const tz = "Asia/Shanghai";
-  const now = Date.parse("2026-06-01T00:00:00Z");
-  it.each([
-    ["2026-03-05", "2026-03-05T04:00:00.000Z"],
-    ["2026/3/5 14:30", "2026-03-05T06:30:00.000Z"],
-    ["2026年3月5日", "2026-03-05T04:00:00.000Z"],
-    ["20260305", "2026-03-05T04:00:00.000Z"],
-    ["46086", "2026-03-05T04:00:00.000Z"],
-    ["46086.75", "2026-03-05T10:00:00.000Z"],
-    ["2026-03-05T23:00:00Z", "2026-03-05T23:00:00.000Z"],
-  ])("%s -> %s", (cell, iso) => expect(parseOrderDate(cell, tz, now)).toEqual({ at: iso }));
-  it.each(["2026-02-30", "2026-13-01", "yesterday", "2027-01-01", "1980-01-01"])("%s is refused", (cell) =>
-    expect(parseOrderDate(cell, tz, now).error).toEqual(expect.any(String)),
-  );
 });

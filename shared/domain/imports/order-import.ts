@@ -317,8 +317,10 @@ async function applyOrder(
     for (const r of list) {
       const v = r.order![f];
       if (v === undefined) continue;
+      const same = (a: unknown, b: unknown) =>
+        f === "customerCode" ? String(a).toUpperCase() === String(b).toUpperCase() : a === b;
       if (head[f] === undefined) (head as Record<string, unknown>)[f] = v;
-      else if (head[f] !== v) return failed(f, `rows of order ${no} disagree on this column`);
+      else if (!same(head[f], v)) return failed(f, `rows of order ${no} disagree on this column`);
     }
   }
 
