@@ -265,7 +265,10 @@ const ops: Record<string, Op> = {
     status: 202,
   },
   "POST /v1/imports": {
-    summary: "Start an import: a job waiting for its file, and a presigned PUT URL to upload it to (CSV UTF-8/GBK)",
+    summary:
+      "Start an import of customers, contacts or orders: a job waiting for its file (CSV UTF-8/GBK/GB18030 or XLSX), " +
+      "and a presigned PUT URL to upload it to. Orders: one row per line, rows with the same order number form one " +
+      "order, matched on that number (matchOn code); imported and updated customers are reclassified by the import",
     body: ImportStartSchema,
     response: z.object({
       id: z.string(),
@@ -281,7 +284,9 @@ const ops: Record<string, Op> = {
     summary: "An import's progress and counts (inserted, updated, skipped, failed); errorReportUrl when rows failed",
     response: JobSchema.extend({ errorReportUrl: z.string().optional(), encoding: z.string().optional() }),
   },
-  "GET /v1/imports/templates/{entity}": { summary: "The CSV template of an entity (UTF-8 with BOM)" },
+  "GET /v1/imports/templates/{entity}": {
+    summary: "The CSV template of an entity: customers, contacts or orders (UTF-8 with BOM, Chinese headers)",
+  },
   "POST /v1/exports": {
     summary: "Start an export of the customers the caller may see (masked as the API shows them)",
     body: ExportStartSchema,

@@ -99,11 +99,74 @@ export const CONTACT_COLUMNS: readonly ColumnDef[] = [
   },
 ];
 
-export const COLUMNS_BY_ENTITY = { customers: CUSTOMER_COLUMNS, contacts: CONTACT_COLUMNS } as const;
+/** Order statuses a file may give (Chinese or English); returns are recorded with the return action, not imported. */
+const ORDER_STATUS_NAMES: Record<string, string> = {
+  草稿: "draft",
+  已提交: "submitted",
+  待审批: "submitted",
+  待审核: "submitted",
+  已审批: "approved",
+  已审核: "approved",
+  已批准: "approved",
+  已确认: "approved",
+  已发货: "shipped",
+  已驳回: "rejected",
+  已拒绝: "rejected",
+  已取消: "cancelled",
+  取消: "cancelled",
+};
+/** "¥1,234.50", "1 234.50元" -> "1234.50" (the money schema then refuses anything not exact to 2 places). */
+const money = (cell: string) => cell.replace(/^[¥￥]|元$/g, "").replace(/[,，\s]/g, "");
+/** "1,000" -> 1000; what is not a whole number stays text for the schema to refuse. */
+const wholeNumber = (cell: string) => {
+  const t = cell.replace(/[,，\s]/g, "").replace(/\.0+$/, "");
+  return /^\d{1,15}$/.test(t) ? Number(t) : cell;
+};
+
+/** One row per order line; rows with the same order number form one order (see order-import.ts). */
+export const ORDER_COLUMNS: readonly ColumnDef[] = [
+  { field: "orderNo", label: "订单号", aliases: ["orderno", "ordernumber", "订单号", "订单编号", "单号", "订单号码"] },
+  { field: "customerCode", label: "客户编码", aliases: ["customercode", "客户编码", "客户代码", "客户编号"] },
+  {
+    field: "uscc",
+    label: "统一社会信用代码",
+    aliases: ["uscc", "统一社会信用代码", "信用代码", "社会信用代码", "税号"],
+  },
+  { field: "customerName", label: "客户名称", aliases: ["customername", "客户名称", "客户名", "客户"] },
+  { field: "orderDate", label: "订单日期", aliases: ["orderdate", "date", "订单日期", "下单日期", "日期"] },
+  {
+    field: "status",
+    label: "状态",
+    aliases: ["status", "状态", "订单状态"],
+    convert: (cell) => ORDER_STATUS_NAMES[cell] ?? cell.toLowerCase(),
+  },
+  {
+    field: "sku",
+    label: "产品编码",
+    aliases: ["sku", "产品编码", "商品编码", "物料编码", "产品代码", "货号", "productcode"],
+  },
+  {
+    field: "product",
+    label: "产品名称",
+    aliases: ["product", "productname", "产品", "产品名称", "商品", "商品名称", "品名"],
+  },
+  { field: "quantity", label: "数量", aliases: ["quantity", "qty", "数量"], convert: wholeNumber },
+  { field: "unitPrice", label: "单价", aliases: ["unitprice", "price", "单价", "含税单价"], convert: money },
+  { field: "amount", label: "金额", aliases: ["amount", "金额", "行金额", "小计"], convert: money },
+  { field: "currency", label: "币种", aliases: ["currency", "币种", "货币"] },
+  { field: "note", label: "备注", aliases: ["note", "remark", "备注", "订单备注"] },
+];
+
+export const COLUMNS_BY_ENTITY = {
+  customers: CUSTOMER_COLUMNS,
+  contacts: CONTACT_COLUMNS,
+  orders: ORDER_COLUMNS,
+} as const;
 /** Fields a file of each entity must have a column for. */
 export const REQUIRED_COLUMNS: Record<keyof typeof COLUMNS_BY_ENTITY, readonly string[]> = {
   customers: ["name"],
   contacts: ["customerCode", "name"],
+  orders: ["orderNo", "product", "quantity", "unitPrice"],
 };
 export type ImportEntity = keyof typeof COLUMNS_BY_ENTITY;
 export const IMPORT_ENTITIES = Object.keys(COLUMNS_BY_ENTITY) as [ImportEntity, ...ImportEntity[]];

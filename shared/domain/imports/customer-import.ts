@@ -53,7 +53,7 @@ export interface RowResult {
 
 export interface ChunkContext {
   tenant: string;
-  entity: "customers" | "contacts";
+  entity: "customers" | "contacts" | "orders";
   jobId: string;
   /** Time part of ids of inserted customers (the job's creation), so they are the same on every attempt. */
   jobCreatedMs: number;

@@ -14,6 +14,8 @@ import { type ContactRow, importContactChunk, validateContactRow } from "./conta
 import { BadFileError, csvLine, decoderFor, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
 import { centralDirectory, openWorkbook, type SheetRow, sheetRows } from "./xlsx.ts";
 import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
+import { importOrderChunk, keptOrderRows, type OrderRow, validateOrderRow } from "./order-import.ts";
+import { reclassifyWritten } from "./reclassify.ts";
 import { type ImportParams, ImportParamsSchema, type ImportState } from "./schemas.ts";
 import { headObject, joinParts, objectKeys, putObject, readHead, readRange, deleteObject } from "./storage.ts";
 
@@ -198,9 +200,9 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
         : sheetRowsHint
           ? Math.min(99, Math.floor((Math.max(0, st.line - 2) * 100) / sheetRowsHint))
           : 0;
-    const flush = async () => {
-      const rows = batch;
-      batch = [];
+    const flush = async (keep = 0) => {
+      const rows = batch.slice(0, batch.length - keep);
+      batch = batch.slice(batch.length - keep);
       state = await importChunk(ctx, state!, rows, { counts, errors });
       processed += rows.length;
       if (sheetRowsHint) state.rowsHint = sheetRowsHint;
@@ -209,7 +211,10 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
     for await (const row of rowsFrom(params, state, (n) => (sheetRowsHint = Math.max(0, n - 1)))) {
       batch.push(row);
       if (batch.length < CHUNK_ROWS) continue;
-      await flush();
+      // Orders: the last order's rows wait for the next chunk, so an order is never split across chunks.
+      const keep = params.entity === "orders" ? keptOrderRows(batch, state.fields.indexOf("orderNo")) : 0;
+      if (keep >= batch.length) continue;
+      await flush(keep);
       if (run.timeIsShort()) return "paused";
     }
     if (batch.length) await flush();
@@ -254,7 +259,7 @@ async function importChunk(
     return i >= 0 ? (state.header[i] ?? field) : field;
   };
   const columns = COLUMNS_BY_ENTITY[ctx.entity];
-  const rows: (ImportRow & ContactRow)[] = raw.map((r) => {
+  const rows: (ImportRow & ContactRow & OrderRow)[] = raw.map((r) => {
     const cells = r.cells;
     const text = cells.map((c) => c ?? "");
     const bad = cells.findIndex((c) => c === undefined);
@@ -274,11 +279,21 @@ async function importChunk(
       };
     }
     const obj = rowObject(text, { fields: state.fields, ignored: [] }, columns);
-    const checked = ctx.entity === "contacts" ? validateContactRow(obj, label) : validateCustomerRow(obj, label);
-    return { line: r.line, cells: text, ...checked } as ImportRow & ContactRow;
+    const checked =
+      ctx.entity === "orders"
+        ? validateOrderRow(obj, label)
+        : ctx.entity === "contacts"
+          ? validateContactRow(obj, label)
+          : validateCustomerRow(obj, label);
+    return { line: r.line, cells: text, ...checked } as ImportRow & ContactRow & OrderRow;
   });
   const results =
-    ctx.entity === "contacts" ? await importContactChunk(ctx, rows) : await importCustomerChunk(ctx, rows);
+    ctx.entity === "orders"
+      ? await importOrderChunk(ctx, rows, state.fields.indexOf("orderNo"))
+      : ctx.entity === "contacts"
+        ? await importContactChunk(ctx, rows)
+        : await importCustomerChunk(ctx, rows);
+  await reclassifyWritten(ctx, results);
   const failedLines: string[] = [];
   results.forEach((res, i) => {
     acc.counts[res.outcome] = (acc.counts[res.outcome] ?? 0) + 1;

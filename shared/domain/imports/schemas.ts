@@ -28,6 +28,9 @@ export const ImportStartSchema = z
     sheet: z.string().trim().min(1).max(100).optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.entity === "orders" && v.matchOn !== "code") {
+      ctx.addIssue({ code: "custom", path: ["matchOn"], message: "orders are matched on their order number (code)" });
+    }
     const known = new Set(COLUMNS_BY_ENTITY[v.entity].map((c) => c.field));
     for (const [header, field] of Object.entries(v.mapping ?? {})) {
       if (!known.has(field)) {

@@ -12,6 +12,9 @@ export const orderKeys = {
   prefix: () => "ORDER#",
   refPk: (tenant: string, id: string) => `T#${tenant}#ORDER#${id}`,
   refSk: () => "REF",
+  /** Guard of an order number (its code), unique per tenant whatever its case: API-numbered and imported alike. */
+  codeGuardPk: (tenant: string, code: string) => `T#${tenant}#ORDERCODE#${code.toUpperCase()}`,
+  guardSk: () => "GUARD",
   listPk: (tenant: string, shard: number) => `T#${tenant}#ORDERS#${shard}`,
   ownerPk: (tenant: string, ownerId: string) => `T#${tenant}#ORDOWNER#${ownerId}`,
   scopePk: (tenant: string, shard: number) => `T#${tenant}#ORDDEPT#${shard}`,

@@ -1,5 +1,5 @@
 // All DynamoDB access for orders: the order item, its id pointer, the customer's stats and the scoped list indexes.
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import { mergedQuery, type Filter, type ShardCursor } from "../../db/sharded.ts";
@@ -62,6 +62,15 @@ export interface StatsChange {
   setIfAbsent?: Record<string, string>;
   /** Refuse (with `onRefused`) unless the receivable before this change is at most this many fen. */
   receivableAtMost?: number;
+  /**
+   * Dated bookings (an imported order approved on its own date, not now): SET each field only while the stored value
+   * is absent or earlier (`setIfLater`) / later (`setIfEarlier`), as a condition; the caller includes a field only
+   * when the value it read says the date moves it, and re-reads when the condition refuses.
+   */
+  setIfLater?: Record<string, string>;
+  setIfEarlier?: Record<string, string>;
+  /** With `setIfLater.lastOrderAt`: also move the reminders' activity index to it, while it is earlier. */
+  moveActivity?: boolean;
   onRefused?: () => Error;
 }
 
@@ -93,14 +102,27 @@ export function statsUpdate(tenant: string, customerId: string, c: StatsChange):
     sets.push(`#st.#a${n} = if_not_exists(#st.#a${n}, :a${n})`);
     n++;
   }
-  if (c.set?.lastOrderAt) {
+  let condition = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
+  for (const [k, v, op] of [
+    ...Object.entries(c.setIfLater ?? {}).map(([k, v]) => [k, v, "<"] as const),
+    ...Object.entries(c.setIfEarlier ?? {}).map(([k, v]) => [k, v, ">"] as const),
+  ]) {
+    names[`#a${n}`] = k;
+    values[`:a${n}`] = v;
+    sets.push(`#st.#a${n} = :a${n}`);
+    condition += ` AND (attribute_not_exists(#st.#a${n}) OR #st.#a${n} ${op} :a${n})`;
+    n++;
+  }
+  const activityAt = c.set?.lastOrderAt ?? (c.moveActivity ? c.setIfLater?.lastOrderAt : undefined);
+  if (activityAt) {
     // An approval is activity: the reminders' activity index (GSI3) moves with lastOrderAt.
-    const act = activityIndex(tenant, customerId, c.set.lastOrderAt);
+    const act = activityIndex(tenant, customerId, activityAt);
     values[":g3pk"] = act.GSI3PK;
     values[":g3sk"] = act.GSI3SK;
     sets.push("GSI3PK = :g3pk", "GSI3SK = :g3sk");
+    // A dated booking never moves the activity back (an interaction may be later than the imported order).
+    if (!c.set?.lastOrderAt) condition += " AND (attribute_not_exists(GSI3SK) OR GSI3SK < :g3sk)";
   }
-  let condition = "attribute_exists(PK) AND attribute_not_exists(deletedAt)";
   if (c.receivableAtMost !== undefined) {
     names["#rcv"] = "receivable";
     values[":max"] = c.receivableAtMost;
@@ -122,8 +144,24 @@ export function statsUpdate(tenant: string, customerId: string, c: StatsChange):
   };
 }
 
-/** Creates the order with its id pointer while the customer is live, plus `extras` (audit), atomically. */
-export async function insertOrder(tenant: string, o: OrderRecord, extras: GuardedItem[]): Promise<void> {
+/** The order number is taken by another order of the tenant. */
+export class OrderNumberTakenError extends ConflictError {
+  constructor(readonly code: string) {
+    super(`order number ${code} is already used by another order`);
+  }
+}
+
+/**
+ * Creates the order with its id pointer and its number's guard while the customer is live, plus `extras` (audit,
+ * stats), atomically. `checkCustomer: false` when `extras` already update the profile under the same condition
+ * (a transaction touches an item once).
+ */
+export async function insertOrder(
+  tenant: string,
+  o: OrderRecord,
+  extras: GuardedItem[],
+  opts: { checkCustomer?: boolean } = {},
+): Promise<void> {
   await transact([
     {
       item: {
@@ -142,16 +180,63 @@ export async function insertOrder(tenant: string, o: OrderRecord, extras: Guarde
     },
     {
       item: {
-        ConditionCheck: {
+        Put: {
           TableName: table(),
-          Key: { PK: customerKeys.pk(tenant, o.customerId), SK: customerKeys.profileSk() },
-          ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(deletedAt)",
+          Item: {
+            PK: K.codeGuardPk(tenant, o.code),
+            SK: K.guardSk(),
+            entity: "order-code",
+            orderId: o.id,
+            customerId: o.customerId,
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
         },
       },
-      onConditionFailed: () => new ConflictError(`customer ${o.customerId} was deleted meanwhile`),
+      onConditionFailed: () => new OrderNumberTakenError(o.code),
     },
+    ...(opts.checkCustomer === false
+      ? []
+      : [
+          {
+            item: {
+              ConditionCheck: {
+                TableName: table(),
+                Key: { PK: customerKeys.pk(tenant, o.customerId), SK: customerKeys.profileSk() },
+                ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(deletedAt)",
+              },
+            },
+            onConditionFailed: () => new ConflictError(`customer ${o.customerId} was deleted meanwhile`),
+          },
+        ]),
     ...extras,
   ]);
+}
+
+/** The order each number names (guard items, read consistently): upper-cased number -> {orderId, customerId}. */
+export async function ordersByNumber(
+  tenant: string,
+  codes: Iterable<string>,
+): Promise<Map<string, { orderId: string; customerId: string }>> {
+  const keys = [...new Set([...codes].map((c) => c.toUpperCase()))].map((c) => ({
+    PK: K.codeGuardPk(tenant, c),
+    SK: K.guardSk(),
+  }));
+  const out = new Map<string, { orderId: string; customerId: string }>();
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
+    for (let attempt = 0; pending?.length; attempt++) {
+      const res: BatchGetCommandOutput = await ddb.send(
+        new BatchGetCommand({ RequestItems: { [table()]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of res.Responses?.[table()] ?? []) {
+        const code = String(item.PK).slice(K.codeGuardPk(tenant, "").length);
+        out.set(code, { orderId: item.orderId as string, customerId: item.customerId as string });
+      }
+      pending = res.UnprocessedKeys?.[table()]?.Keys;
+      if (pending?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+    }
+  }
+  return out;
 }
 
 /** Replaces the order if it is still at `expectedVersion`, with the stats change and extras in the same transaction. */

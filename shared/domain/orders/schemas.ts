@@ -9,7 +9,8 @@ const Sku = z.string().trim().min(1).max(64);
 /** Quantities are whole units (a positive integer up to 1,000,000), so line amounts stay exact in fen. */
 const Quantity = z.number().int("quantity is a whole number").positive("quantity must be positive").max(1_000_000);
 
-const LineSchema = z.strictObject({
+/** One order line as the API takes it (the orders import validates each row's line with it too). */
+export const OrderLineSchema = z.strictObject({
   sku: Sku,
   name: z.string().trim().min(1).max(200),
   quantity: Quantity,
@@ -17,7 +18,7 @@ const LineSchema = z.strictObject({
 });
 
 const Lines = z
-  .array(LineSchema)
+  .array(OrderLineSchema)
   .min(1, "an order has at least one line")
   .max(MAX_LINES, `an order has at most ${MAX_LINES} lines`)
   .superRefine((lines, ctx) => {

@@ -31,6 +31,7 @@ import {
   listOfCustomer,
   listOfOwner,
   listSharded,
+  OrderNumberTakenError,
   type OrderPage,
   type StatsChange,
   statsUpdate,
@@ -64,7 +65,8 @@ async function visibleOrder(caller: Caller, id: string) {
   return { v: seen.v, customer: seen.customer, order };
 }
 
-function toLines(lines: OrderCreate["lines"]): { lines: StoredLine[]; amount: number } {
+/** Stored lines and the order's amount in fen (422 when it leaves the safe range). */
+export function toLines(lines: OrderCreate["lines"]): { lines: StoredLine[]; amount: number } {
   const stored = lines.map((l) => ({ ...l, returnedQuantity: 0 }));
   try {
     const amount = addFen(...stored.map((l) => mulFen(l.unitPrice, l.quantity)));
@@ -74,7 +76,8 @@ function toLines(lines: OrderCreate["lines"]): { lines: StoredLine[]; amount: nu
   }
 }
 
-const orderAudit = (
+/** The audit entry of an order write (create when there is no `before`). */
+export const orderAudit = (
   caller: Caller,
   o: OrderRecord,
   before: OrderRecord | null,
@@ -100,11 +103,17 @@ export async function createOrder(caller: Caller, input: OrderCreate, requestId?
   const { lines, amount } = toLines(input.lines);
   const settings = await getSettings(caller.tenant);
   const now = new Date();
-  const seq = await nextSequence(caller.tenant, "ORDERCODE", counterKey(ORDER_CODE_PATTERN, now, settings.timeZone));
   const at = now.toISOString();
+  const number = async () =>
+    renderCode(
+      ORDER_CODE_PATTERN,
+      now,
+      settings.timeZone,
+      await nextSequence(caller.tenant, "ORDERCODE", counterKey(ORDER_CODE_PATTERN, now, settings.timeZone)),
+    );
   const order: OrderRecord = {
     id: newId(now.getTime()),
-    code: renderCode(ORDER_CODE_PATTERN, now, settings.timeZone, seq),
+    code: await number(),
     customerId: customer.id,
     status: "draft",
     lines,
@@ -122,12 +131,21 @@ export async function createOrder(caller: Caller, input: OrderCreate, requestId?
     createdBy: caller.userId,
     updatedBy: caller.userId,
   };
-  await insertOrder(caller.tenant, order, [orderAudit(caller, order, null, requestId)]);
+  // Numbers are unique per tenant (a guard item): an imported order may already hold the counter's next number.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await insertOrder(caller.tenant, order, [orderAudit(caller, order, null, requestId)]);
+      break;
+    } catch (err) {
+      if (!(err instanceof OrderNumberTakenError) || attempt >= 5) throw err;
+      order.code = await number();
+    }
+  }
   return presentOrder(order);
 }
 
 /** Who may see the order in lists follows its customer; the copies are refreshed on every write of the order. */
-function copies(c: CustomerItem): Pick<OrderRecord, "ownerId" | "deptPath"> {
+export function copies(c: CustomerItem): Pick<OrderRecord, "ownerId" | "deptPath"> {
   return { ownerId: c.ownerId, ...(c.deptPath ? { deptPath: c.deptPath } : {}) };
 }
 
@@ -159,20 +177,20 @@ export async function patchOrder(caller: Caller, id: string, patch: OrderPatch, 
 }
 
 /** A whole number of days from the customer's customFields, or the default. */
-function termsOf(c: CustomerItem): number {
+export function termsOf(c: CustomerItem): number {
   const raw = c.customFields?.paymentTermsDays;
   const n = typeof raw === "string" ? Number(raw) : raw;
   return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 365 ? n : DEFAULT_PAYMENT_TERMS_DAYS;
 }
 
 /** The customer's credit limit in fen from customFields.creditLimit (a decimal string or number), if set. */
-function creditLimitOf(c: CustomerItem): number | undefined {
+export function creditLimitOf(c: CustomerItem): number | undefined {
   const raw = c.customFields?.creditLimit;
   if (typeof raw !== "string" && typeof raw !== "number") return undefined;
   return parseFen(String(raw));
 }
 
-const mayOverrideCredit = (v: Viewer) => v.roles.includes("admin") || v.roles.includes("manager");
+export const mayOverrideCredit = (v: Viewer) => v.roles.includes("admin") || v.roles.includes("manager");
 
 /** The lines and amount a return takes back: the listed quantities, or everything not yet returned. */
 function returnOf(o: OrderRecord, body: ActionBody): { lines: StoredLine[]; amount: number } {
