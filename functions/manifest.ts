@@ -71,9 +71,15 @@ export const httpFunctions = {
       r("GET", "/v1/customers/{id}"),
       r("PATCH", "/v1/customers/{id}"),
       r("DELETE", "/v1/customers/{id}"),
-      r("POST", "/v1/customers/{id}/restore"),
       r("GET", "/v1/customers/{id}/360"),
     ],
+  },
+  /** Restore from the recycle bin or to a point in time (reads the backups bucket). */
+  customerRestore: {
+    entry: "functions/http/customer-restore.ts",
+    table: "readwrite",
+    buckets: { backups: "read" },
+    routes: [r("POST", "/v1/customers/{id}/restore")],
   },
   contacts: {
     entry: "functions/http/contacts.ts",

@@ -27,7 +27,7 @@ import { httpApi, parse, type Request } from "../../shared/http/api.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion } from "../../shared/http/version.ts";
-import { customerId } from "./customers.ts";
+import { customerId } from "../../shared/http/params.ts";
 
 function schemeId(req: Request): string {
   const r = SchemeIdSchema.safeParse(req.params.id);

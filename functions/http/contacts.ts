@@ -18,7 +18,7 @@ import {
   ContactPatchSchema,
 } from "../../shared/domain/contacts/schemas.ts";
 import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
-import { customerId } from "./customers.ts";
+import { customerId } from "../../shared/http/params.ts";
 
 function contactId(req: Request): string {
   const id = req.params.contactId;

@@ -1,8 +1,7 @@
 // HTTP adapter for /v1/customers: parse, call one use case, shape the response.
 // adapter --> (use case) --> domain & repositories
-import { isId } from "../../shared/db/ids.ts";
-import { httpApi, parse, type Request } from "../../shared/http/api.ts";
-import { NotFoundError } from "../../shared/http/errors.ts";
+import { httpApi, parse } from "../../shared/http/api.ts";
+import { customerId } from "../../shared/http/params.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
 import {
@@ -12,7 +11,6 @@ import {
   getCustomer,
   listCustomers,
   patchCustomer,
-  restoreCustomer,
 } from "../../shared/domain/customers/service.ts";
 import {
   CustomerCreateSchema,
@@ -20,15 +18,6 @@ import {
   CustomerPatchSchema,
 } from "../../shared/domain/customers/schemas.ts";
 import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
-import { restoreCustomerAt } from "../../shared/domain/backups/point-in-time.ts";
-import { PointInTimeQuerySchema } from "../../shared/domain/backups/schemas.ts";
-
-/** The {id} path parameter; anything not shaped like our ids cannot exist, so it is a 404. */
-export function customerId(req: Request): string {
-  const id = req.params.id;
-  if (!isId(id)) throw new NotFoundError(`customer ${id ?? ""} not found`);
-  return id;
-}
 
 export const handler = httpApi({
   "POST /v1/customers": async (req) => {
@@ -66,17 +55,6 @@ export const handler = httpApi({
     const id = customerId(req);
     const c = await deleteCustomer(req.caller, id, versionFromIfMatch(req.headers["if-match"]), req.requestId);
     return json(200, c);
-  },
-
-  "POST /v1/customers/{id}/restore": async (req) => {
-    if (Object.keys(req.query).length > 0) {
-      // ?at=: point-in-time restore from the latest backup before then plus the audit log after it.
-      const { at } = parse(PointInTimeQuerySchema, req.query, "query string");
-      const c = await restoreCustomerAt(req.caller, customerId(req), new Date(at), req.requestId);
-      return json(200, c, { etag: `"${c.version}"` });
-    }
-    const c = await restoreCustomer(req.caller, customerId(req), req.requestId);
-    return json(200, c, { etag: `"${c.version}"` });
   },
 
   "GET /v1/customers/{id}/360": async (req) => json(200, await customer360(req.caller, customerId(req))),

@@ -17,7 +17,7 @@ import {
   listInteractions,
   patchInteraction,
 } from "../../shared/domain/interactions/service.ts";
-import { customerId } from "./customers.ts";
+import { customerId } from "../../shared/http/params.ts";
 
 function interactionId(req: Request): string {
   const id = req.params.interactionId;
