@@ -23,15 +23,25 @@ import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
 
-/** Lets a test make the n-th customer insert of the process fail, as a worker killed mid-chunk would. */
-const hooks = vi.hoisted(() => ({ beforeInsert: undefined as undefined | (() => void) }));
-vi.mock("../../shared/domain/customers/repository.ts", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../shared/domain/customers/repository.ts")>();
+/**
+ * Lets a test make the n-th group write of an import chunk (or its search-index write) fail, as a worker killed
+ * mid-chunk would stop.
+ */
+const hooks = vi.hoisted(() => ({
+  beforeInsert: undefined as undefined | (() => void),
+  beforeIndex: undefined as undefined | (() => void),
+}));
+vi.mock("../../shared/domain/imports/repository.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../shared/domain/imports/repository.ts")>();
   return {
     ...real,
-    insertCustomer: async (...args: Parameters<typeof real.insertCustomer>) => {
+    writeGroup: async (...args: Parameters<typeof real.writeGroup>) => {
       hooks.beforeInsert?.();
-      return real.insertCustomer(...args);
+      return real.writeGroup(...args);
+    },
+    putIndexItems: async (...args: Parameters<typeof real.putIndexItems>) => {
+      hooks.beforeIndex?.();
+      return real.putIndexItems(...args);
     },
   };
 });
@@ -254,10 +264,10 @@ describe("customer import (CSV)", () => {
     expect(paused.percent).toBeLessThan(100);
     expect(paused.total).toBeGreaterThan(CHUNK_ROWS);
 
-    // 2nd invocation dies halfway through its chunk (the 90th write fails as a killed process would stop).
+    // 2nd invocation dies halfway through its chunk (its 4th group write fails as a killed process would stop).
     let writes = 0;
     hooks.beforeInsert = () => {
-      if (++writes === 90) throw new Error("simulated crash");
+      if (++writes === 4) throw new Error("simulated crash");
     };
     const crashed = await imp.handler(sqsEvent(imp.continuations[0]!, 1, "crash"), fakeContext());
     hooks.beforeInsert = undefined;

@@ -6,13 +6,16 @@ import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys as K } from "../customers/keys.ts";
+import { isInternalAttr } from "../customers/repository.ts";
 import type { Contact } from "./schemas.ts";
 
 const table = () => env.TABLE_NAME;
 
+/** The API view of a stored contact: keys, index keys and the import's idempotency marker left out. */
 export function toContact(item: Record<string, unknown>): Contact {
-  const { PK: _p, SK: _s, entity: _e, ...rest } = item;
-  return rest as Contact;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!isInternalAttr(k)) out[k] = v;
+  return out as Contact;
 }
 
 export async function getContact(tenant: string, customerId: string, id: string): Promise<Contact | undefined> {

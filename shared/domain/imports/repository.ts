@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { batchWriteAll } from "../../db/batch.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { customerKeys } from "../customers/keys.ts";
 import { jobKeys } from "../jobs/keys.ts";
@@ -178,6 +179,22 @@ export async function batchGet(keys: { PK: string; SK: string }[]): Promise<Reco
     }
   }
   return out;
+}
+
+/**
+ * Writes the rows of one group of an import chunk in one TransactWriteItems: the conditional items (profiles,
+ * uniqueness guards, version checks) with their audit entries. A condition that fails cancels the whole group.
+ */
+export async function writeGroup(items: GuardedItem[]): Promise<void> {
+  await transact(items);
+}
+
+/** Puts items that need no condition (search-index items) with BatchWriteItem, unprocessed ones retried. */
+export async function putIndexItems(items: Record<string, unknown>[]): Promise<void> {
+  await batchWriteAll(
+    items.map((Item) => ({ PutRequest: { Item } })),
+    4,
+  );
 }
 
 /** Which customer holds each code and each USCC (guard items read consistently): value -> customer id. */
