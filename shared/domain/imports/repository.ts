@@ -84,6 +84,37 @@ export async function setUploaded(tenant: string, jobId: string, etag: string): 
   }
 }
 
+/**
+ * Fails an import that is still waiting for its upload (queued, no ETag recorded); false when the upload's event came
+ * first or the job is no longer queued.
+ */
+export async function failAwaitingUpload(tenant: string, jobId: string, reason: string): Promise<boolean> {
+  const at = new Date().toISOString();
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: jobKey(tenant, jobId),
+        UpdateExpression:
+          "SET #status = :failed, failureReason = :reason, finishedAt = :at, updatedAt = :at ADD #version :one",
+        ConditionExpression: "attribute_exists(PK) AND #status = :queued AND attribute_not_exists(params.etag)",
+        ExpressionAttributeNames: { "#status": "status", "#version": "version" },
+        ExpressionAttributeValues: {
+          ":failed": "failed",
+          ":queued": "queued",
+          ":reason": reason,
+          ":at": at,
+          ":one": 1,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
 /** One page of a tenant's jobs of `type`, newest first; only `createdBy`'s when given. */
 export async function listJobs(
   tenant: string,
