@@ -269,12 +269,13 @@ async function writeGroups(ctx: ChunkContext, list: Group[]): Promise<Map<Group,
         for (const g of group) done(g, plans.get(g)!);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        // Cancelled: some row's guard or version moved since it was read. Each row is read and written again alone.
-        alone.push(...group);
+        // Cancelled: some row's guard or version moved since it was read. Each row is read and written again alone,
+        // one after the other (they share this lane's chain head, so in parallel they would only contend for it).
+        for (const g of group) done(g, await writeAlone(ctx, g));
       }
     }
   });
-  await settledPool(alone, WRITE_CONCURRENCY, async (g) => done(g, await writeAlone(ctx, g)));
+  for (const g of alone) done(g, await writeAlone(ctx, g));
   if (index.length) await putIndexItems(index);
   return outcomes;
 }
