@@ -330,37 +330,44 @@ describe("customer import (CSV)", () => {
     expect(new Set(all.map((c) => c.code)).size).toBe(rows);
   });
 
-  it("a crash after a chunk's groups were written but before its search-index items: the retry counts each row once and indexes them", async () => {
-    const admin = aCaller();
-    const rows = 40;
-    const csv = `code,name\n${Array.from({ length: rows }, (_, i) => `IX-${i},索引客户${i}号`).join("\n")}\n`;
-    const imp = await anImport(admin, csv);
-    hooks.beforeIndex = () => {
-      throw new Error("simulated crash");
-    };
-    try {
-      const crashed = await imp.handler(sqsEvent(imp.message, 1, "ix"), fakeContext());
-      expect(crashed).toEqual({ batchItemFailures: [{ itemIdentifier: "ix" }] });
-    } finally {
-      hooks.beforeIndex = undefined;
-    }
-    expect((await getJobItem(admin.tenant, imp.jobId))!.processed).toBe(0);
-    expect(await allCustomers(admin.tenant)).toHaveLength(rows); // written, not yet findable by name
-    expect((await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items).toEqual([]);
+  it.each([
+    ["code", "code,name,phone", (i: number) => `IX-${i},索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+    ["name+phone", "code,name,phone", (i: number) => `IX-${i},索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+    ["name+phone", "name,phone", (i: number) => `索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+  ] as const)(
+    "matching on %s (%s): a crash after a chunk's groups were written but before its search-index items; the retry counts each row once and indexes them",
+    async (matchOn, header, row) => {
+      const admin = aCaller();
+      const rows = 40;
+      const csv = `${header}\n${Array.from({ length: rows }, (_, i) => row(i)).join("\n")}\n`;
+      const imp = await anImport(admin, csv, { matchOn });
+      hooks.beforeIndex = () => {
+        throw new Error("simulated crash");
+      };
+      try {
+        const crashed = await imp.handler(sqsEvent(imp.message, 1, "ix"), fakeContext());
+        expect(crashed).toEqual({ batchItemFailures: [{ itemIdentifier: "ix" }] });
+      } finally {
+        hooks.beforeIndex = undefined;
+      }
+      expect((await getJobItem(admin.tenant, imp.jobId))!.processed).toBe(0);
+      expect(await allCustomers(admin.tenant)).toHaveLength(rows); // written, not yet findable by name
+      expect((await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items).toEqual([]);
 
-    expect(await imp.handler(sqsEvent(imp.message, 2, "ix"), fakeContext())).toEqual({ batchItemFailures: [] });
-    const done = (await getJobItem(admin.tenant, imp.jobId))!;
-    expect(done).toMatchObject({
-      status: "succeeded",
-      processed: rows,
-      counts: { inserted: rows, updated: 0, skipped: 0, failed: 0 },
-    });
-    const all = await allCustomers(admin.tenant);
-    expect(all).toHaveLength(rows);
-    const hit = (await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items;
-    expect(hit.map((c) => c.code)).toEqual(["IX-7"]);
-    expect((await queryAudit(admin.tenant, { entityId: hit[0]!.id, limit: 10 })).items).toHaveLength(1);
-  });
+      expect(await imp.handler(sqsEvent(imp.message, 2, "ix"), fakeContext())).toEqual({ batchItemFailures: [] });
+      const done = (await getJobItem(admin.tenant, imp.jobId))!;
+      expect(done).toMatchObject({
+        status: "succeeded",
+        processed: rows,
+        counts: { inserted: rows, updated: 0, skipped: 0, failed: 0 },
+      });
+      const all = await allCustomers(admin.tenant);
+      expect(all).toHaveLength(rows);
+      const hit = (await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items;
+      expect(hit.map((c) => c.name)).toEqual(["索引客户7号"]);
+      expect((await queryAudit(admin.tenant, { entityId: hit[0]!.id, limit: 10 })).items).toHaveLength(1);
+    },
+  );
 
   it("no customer or contact view shows the import's marker or index keys: get, list, search, 360, contacts", async () => {
     const admin = aCaller();

@@ -227,10 +227,22 @@ async function writeGroups(ctx: ChunkContext, list: Group[]): Promise<Map<Group,
     const id = await lookup(ctx, g, guards);
     if (id) matched.set(g, id);
   });
-  // The ids an insert would take are read too: a profile there was written by an earlier attempt of this chunk.
+  // A guard held by the id this group's insert takes was written by an earlier attempt of this chunk (whatever the
+  // match key: with name+phone the search index may not list that customer yet).
+  for (const g of list) {
+    if (matched.has(g)) continue;
+    const id = insertIdOf(ctx, g);
+    const code = g.fields.code?.toUpperCase();
+    if ((code && guards.codes.get(code) === id) || (g.fields.uscc && guards.usccs.get(g.fields.uscc) === id)) {
+      matched.set(g, id);
+    }
+  }
+  // The ids an insert would take are read too (a profile there was written by an earlier attempt of this chunk), but
+  // only for groups without a code or USCC: otherwise the guard written with that profile has been read already. (A
+  // profile whose code was changed since is refused by `attribute_not_exists(PK)`, and its row written alone.)
   const profiles = await readProfiles(ctx.tenant, [
     ...matched.values(),
-    ...list.filter((g) => !matched.has(g)).map((g) => insertIdOf(ctx, g)),
+    ...list.filter((g) => !matched.has(g) && !g.fields.code && !g.fields.uscc).map((g) => insertIdOf(ctx, g)),
   ]);
   const plans = new Map<Group, Plan>();
   await pool(list, WRITE_CONCURRENCY, async (g) => {
