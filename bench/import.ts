@@ -1,8 +1,10 @@
-// Import benchmark on the local runtime (DynamoDB Local, s3rver): rows/s of a customer CSV import run by the jobs
+// Import benchmark on the local runtime (DynamoDB Local, s3rver): rows/s of customer CSV imports run by the jobs
 // worker in this process (continuing across simulated 60 s Lambda invocations), against the raw BatchWriteItem
-// ceiling of the same table measured in the same run, and the peak RSS of this process.
+// ceiling of the same table measured in the same run just before each import, and the RSS of this process (peak,
+// and sampled at each tenth of the file, to show it stays flat however big the file).
 //   node --openssl-legacy-provider --import tsx bench/import.ts         (BENCH_IMPORT_ROWS=100000 by default)
-//   BENCH_IMPORT_ROWS=1000000 BENCH_RAW_ITEMS=50000 node --openssl-legacy-provider --import tsx bench/import.ts
+//   BENCH_IMPORT_ROWS=100000,1000000 BENCH_RAW_ITEMS=50000 node --openssl-legacy-provider --import tsx bench/import.ts
+// Progress goes to stderr (one line per simulated invocation); the figures, as JSON, to stdout.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -12,8 +14,10 @@ import type { Context, SQSEvent } from "aws-lambda";
 process.env.LOG_LEVEL = "SILENT";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
-const RAW_ITEMS = Number(process.env.BENCH_RAW_ITEMS ?? Math.min(ROWS, 50_000));
+/** File sizes to import, in rows, one after the other (comma-separated). */
+const SIZES = (process.env.BENCH_IMPORT_ROWS ?? "100000").split(",").map((s) => Number(s.trim()));
+if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("BENCH_IMPORT_ROWS: row counts, comma-separated");
+const rawItemsFor = (rows: number) => Number(process.env.BENCH_RAW_ITEMS ?? Math.min(rows, 50_000));
 const RAW_CONCURRENCY = Number(process.env.BENCH_RAW_CONCURRENCY ?? 8);
 /** Simulated Lambda timeout per invocation (the jobs queue's 60 s). */
 const INVOCATION_MS = Number(process.env.BENCH_INVOCATION_MS ?? 60_000);
@@ -107,12 +111,11 @@ function sqsEvent(body: unknown): SQSEvent {
   };
 }
 
-try {
-  await rawBatchWrite(Math.min(2000, RAW_ITEMS)); // warm DynamoDB Local's JVM up first
-  const rawPerSecond = await rawBatchWrite(RAW_ITEMS);
-
-  const file = join(dataDir, "bench.csv");
-  await writeCsv(file, ROWS);
+/** Imports a generated CSV of `rows` customers through the jobs worker; the raw ceiling is measured first. */
+async function benchOne(rows: number) {
+  const rawPerSecond = await rawBatchWrite(rawItemsFor(rows));
+  const file = join(dataDir, `bench-${rows}.csv`);
+  await writeCsv(file, rows);
   const size = (await stat(file)).size;
   const s3 = new S3Client({
     forcePathStyle: true,
@@ -129,6 +132,7 @@ try {
       ContentLength: size,
     }),
   );
+  await rm(file, { force: true });
   const caller = { tenant, userId: "u-bench", roles: ["admin" as const], dept: "d1" };
   const job = await createListedJob(
     caller,
@@ -138,8 +142,9 @@ try {
   );
   const continuations: unknown[] = [{ jobId: job.id, tenant }];
   const handler = jobsWorker({ continueJob: async (m) => void continuations.push(m) });
-  const memBefore = peakRss;
-  peakRss = process.memoryUsage().rss;
+  const memBefore = process.memoryUsage().rss;
+  peakRss = memBefore;
+  const rssByTenth: number[] = [];
   const t0 = performance.now();
   let invocations = 0;
   while (continuations.length) {
@@ -148,13 +153,21 @@ try {
     invocations++;
     const res = await handler(sqsEvent(msg), { getRemainingTimeInMillis: () => deadline - Date.now() } as Context);
     if (res.batchItemFailures.length) throw new Error("an import invocation failed");
+    const now = await getJobItem(tenant, job.id);
+    const processed = now?.processed ?? 0;
+    while (rssByTenth.length < Math.floor((processed * 10) / rows)) rssByTenth.push(process.memoryUsage().rss);
+    const secs = (performance.now() - t0) / 1000;
+    process.stderr.write(
+      `[${new Date().toISOString()}] ${rows} rows: invocation ${invocations}, ${processed} processed, ` +
+        `${round(processed / secs)} rows/s, rss ${round(process.memoryUsage().rss / 2 ** 20)} MB\n`,
+    );
   }
   const seconds = (performance.now() - t0) / 1000;
   const done = await getJobItem(tenant, job.id);
   if (done?.status !== "succeeded") throw new Error(`import ended ${done?.status}: ${done?.failureReason ?? ""}`);
-  const rowsPerSecond = ROWS / seconds;
-  const result = {
-    rows: ROWS,
+  const rowsPerSecond = rows / seconds;
+  return {
+    rows,
     fileMB: round(size / 2 ** 20),
     seconds: round(seconds),
     invocations,
@@ -164,9 +177,20 @@ try {
     importEfficiency: round(rowsPerSecond / rawPerSecond, 3),
     peakRssMB: round(peakRss / 2 ** 20),
     rssBeforeImportMB: round(memBefore / 2 ** 20),
-    machine: `${cpus().length} cores ${cpus()[0]?.model ?? ""}, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    rssAtEachTenthMB: rssByTenth.map((b) => round(b / 2 ** 20)),
   };
-  console.log(JSON.stringify(result, null, 2));
+}
+
+try {
+  await rawBatchWrite(2000); // warm DynamoDB Local's JVM up first
+  const results = [];
+  for (const rows of SIZES) {
+    const r = await benchOne(rows);
+    results.push(r);
+    process.stderr.write(`${JSON.stringify(r)}\n`);
+  }
+  const machine = `${cpus().length} cores ${cpus()[0]?.model ?? ""}, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2));
 } finally {
   clearInterval(sampler);
   await local.stop();

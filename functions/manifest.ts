@@ -146,6 +146,8 @@ export const httpFunctions = {
     entry: "functions/http/imports.ts",
     table: "readwrite",
     buckets: { uploads: "readwrite" },
+    /** An import started over the API sends its upload deadline to the imports queue. */
+    sendsTo: ["imports"],
     routes: [
       r("POST", "/v1/imports"),
       r("GET", "/v1/imports"),
@@ -252,7 +254,8 @@ export const queues = {
     timeoutSeconds: 30,
     batchSize: 10,
     maxReceiveCount: 5,
-    sendsTo: ["jobs"],
+    /** Jobs to start; upload deadlines not yet due go back to this queue, delayed. */
+    sendsTo: ["jobs", "imports"],
   },
   /** Nightly per-tenant sweeps: one tick starts each tenant's job of the day (classification refresh, dormancy). */
   nightly: {

@@ -30,6 +30,10 @@ const EnvSchema = z
     BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(366).default(7),
     BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
     BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1200).default(12),
+    /** How long an import's presigned upload URL stays valid (seconds). */
+    IMPORT_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(1).max(604_800).default(3600),
+    /** After the upload URL expired, how long an import still waits for the upload's S3 event before it fails. */
+    IMPORT_UPLOAD_GRACE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
     /**
      * How reminder e-mails leave: `ses` sends them through Amazon SES (the cloud stacks set it), `log` writes them to
      * the log (the local runtime, and wherever SES is not configured).

@@ -9,9 +9,11 @@ import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
-import { getCustomerItem, listAll, readCollection } from "../../shared/domain/customers/repository.ts";
-import { CustomerCreateSchema } from "../../shared/domain/customers/schemas.ts";
-import { createCustomer } from "../../shared/domain/customers/service.ts";
+import { getCustomerItem, listAll, readCollection, searchCustomers } from "../../shared/domain/customers/repository.ts";
+import { CustomerCreateSchema, CustomerListQuerySchema } from "../../shared/domain/customers/schemas.ts";
+import { createCustomer, customer360, getCustomer, listCustomers } from "../../shared/domain/customers/service.ts";
+import { getContactOf, listContacts } from "../../shared/domain/contacts/service.ts";
+import { normalizeQuery } from "../../shared/domain/validation/index.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
 import { batchGet } from "../../shared/domain/imports/repository.ts";
 import { type ImportParams } from "../../shared/domain/imports/schemas.ts";
@@ -23,15 +25,25 @@ import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
 
-/** Lets a test make the n-th customer insert of the process fail, as a worker killed mid-chunk would. */
-const hooks = vi.hoisted(() => ({ beforeInsert: undefined as undefined | (() => void) }));
-vi.mock("../../shared/domain/customers/repository.ts", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../shared/domain/customers/repository.ts")>();
+/**
+ * Lets a test make the n-th group write of an import chunk (or its search-index write) fail, as a worker killed
+ * mid-chunk would stop.
+ */
+const hooks = vi.hoisted(() => ({
+  beforeInsert: undefined as undefined | ((items: unknown[]) => void | Promise<void>),
+  beforeIndex: undefined as undefined | (() => void),
+}));
+vi.mock("../../shared/domain/imports/repository.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../shared/domain/imports/repository.ts")>();
   return {
     ...real,
-    insertCustomer: async (...args: Parameters<typeof real.insertCustomer>) => {
-      hooks.beforeInsert?.();
-      return real.insertCustomer(...args);
+    writeGroup: async (...args: Parameters<typeof real.writeGroup>) => {
+      await hooks.beforeInsert?.(args[0]);
+      return real.writeGroup(...args);
+    },
+    putIndexItems: async (...args: Parameters<typeof real.putIndexItems>) => {
+      hooks.beforeIndex?.();
+      return real.putIndexItems(...args);
     },
   };
 });
@@ -254,10 +266,10 @@ describe("customer import (CSV)", () => {
     expect(paused.percent).toBeLessThan(100);
     expect(paused.total).toBeGreaterThan(CHUNK_ROWS);
 
-    // 2nd invocation dies halfway through its chunk (the 90th write fails as a killed process would stop).
+    // 2nd invocation dies halfway through its chunk (its 4th group write fails as a killed process would stop).
     let writes = 0;
     hooks.beforeInsert = () => {
-      if (++writes === 90) throw new Error("simulated crash");
+      if (++writes === 4) throw new Error("simulated crash");
     };
     const crashed = await imp.handler(sqsEvent(imp.continuations[0]!, 1, "crash"), fakeContext());
     hooks.beforeInsert = undefined;
@@ -283,6 +295,103 @@ describe("customer import (CSV)", () => {
     const sample = all.find((c) => c.code === `B-${CHUNK_ROWS + 10}`)!;
     expect((await queryAudit(admin.tenant, { entityId: sample.id, limit: 10 })).items).toHaveLength(1);
   }, 120_000);
+
+  it("an API create of a code the import is about to insert meanwhile: exactly one customer, the row skipped", async () => {
+    const admin = aCaller();
+    const rows = 60;
+    const csv = `code,name\n${Array.from({ length: rows }, (_, i) => `RC-${i},竞争客户${i}`).join("\n")}\n`;
+    // The API creates RC-7 after the import read the guards (RC-7 was free) and before the group holding it is written.
+    let apiId: string | undefined;
+    hooks.beforeInsert = async (items) => {
+      const guard = customerKeys.codeGuardPk(admin.tenant, "RC-7");
+      const claims = JSON.stringify(items).includes(JSON.stringify(guard));
+      if (!claims || apiId) return;
+      const made = await createCustomer(
+        admin,
+        CustomerCreateSchema.parse({ code: "RC-7", name: "接口客户" }),
+        undefined,
+      );
+      apiId = (made.body as { id: string }).id;
+    };
+    try {
+      const { job } = await runToEnd(admin, csv, { mode: "insert" });
+      expect(job).toMatchObject({
+        status: "succeeded",
+        counts: { inserted: rows - 1, updated: 0, skipped: 1, failed: 0 },
+      });
+    } finally {
+      hooks.beforeInsert = undefined;
+    }
+    expect(apiId).toEqual(expect.any(String));
+    const all = await allCustomers(admin.tenant);
+    expect(all).toHaveLength(rows);
+    expect(all.filter((c) => c.code === "RC-7")).toEqual([expect.objectContaining({ id: apiId, name: "接口客户" })]);
+    expect(await codeOwner(admin.tenant, "RC-7")).toBe(apiId);
+    expect(new Set(all.map((c) => c.code)).size).toBe(rows);
+  });
+
+  it.each([
+    ["code", "code,name,phone", (i: number) => `IX-${i},索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+    ["name+phone", "code,name,phone", (i: number) => `IX-${i},索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+    ["name+phone", "name,phone", (i: number) => `索引客户${i}号,021-5888${String(i).padStart(4, "0")}`],
+  ] as const)(
+    "matching on %s (%s): a crash after a chunk's groups were written but before its search-index items; the retry counts each row once and indexes them",
+    async (matchOn, header, row) => {
+      const admin = aCaller();
+      const rows = 40;
+      const csv = `${header}\n${Array.from({ length: rows }, (_, i) => row(i)).join("\n")}\n`;
+      const imp = await anImport(admin, csv, { matchOn });
+      hooks.beforeIndex = () => {
+        throw new Error("simulated crash");
+      };
+      try {
+        const crashed = await imp.handler(sqsEvent(imp.message, 1, "ix"), fakeContext());
+        expect(crashed).toEqual({ batchItemFailures: [{ itemIdentifier: "ix" }] });
+      } finally {
+        hooks.beforeIndex = undefined;
+      }
+      expect((await getJobItem(admin.tenant, imp.jobId))!.processed).toBe(0);
+      expect(await allCustomers(admin.tenant)).toHaveLength(rows); // written, not yet findable by name
+      expect((await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items).toEqual([]);
+
+      expect(await imp.handler(sqsEvent(imp.message, 2, "ix"), fakeContext())).toEqual({ batchItemFailures: [] });
+      const done = (await getJobItem(admin.tenant, imp.jobId))!;
+      expect(done).toMatchObject({
+        status: "succeeded",
+        processed: rows,
+        counts: { inserted: rows, updated: 0, skipped: 0, failed: 0 },
+      });
+      const all = await allCustomers(admin.tenant);
+      expect(all).toHaveLength(rows);
+      const hit = (await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items;
+      expect(hit.map((c) => c.name)).toEqual(["索引客户7号"]);
+      expect((await queryAudit(admin.tenant, { entityId: hit[0]!.id, limit: 10 })).items).toHaveLength(1);
+    },
+  );
+
+  it("no customer or contact view shows the import's marker or index keys: get, list, search, 360, contacts", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nVW-1,视图客户甲\n");
+    await runToEnd(admin, "客户编码,联系人,手机\nVW-1,张三,13812345678\n", { entity: "contacts" });
+    await runToEnd(admin, "code,name,phone\nVW-1,视图客户甲,021-1234567\n"); // an update: importMark #updated
+    const id = (await codeOwner(admin.tenant, "VW-1"))!;
+    expect((await getCustomerItem(admin.tenant, id))!.importMark).toEqual(expect.any(String)); // stored...
+    const internal = (o: object) =>
+      Object.keys(o).filter((k) => k === "importMark" || /^(PK|SK|GSI\d+(PK|SK)|entity|searchTokens)$/.test(k));
+    // ...but shown nowhere
+    expect(internal(await getCustomer(admin, id))).toEqual([]);
+    const list = await listCustomers(admin, CustomerListQuerySchema.parse({}));
+    expect(list.items.map(internal)).toEqual([[]]);
+    const found = await listCustomers(admin, CustomerListQuerySchema.parse({ q: "视图客户" }));
+    expect(found.items.map(internal)).toEqual([[]]);
+    const view = await customer360(admin, id);
+    expect(internal(view.customer)).toEqual([]);
+    expect(view.contacts).toHaveLength(1);
+    expect(view.contacts.map(internal)).toEqual([[]]);
+    const contacts = await listContacts(admin, id, 10, undefined);
+    expect(contacts.items.map(internal)).toEqual([[]]);
+    expect(internal(await getContactOf(admin, id, contacts.items[0]!.id))).toEqual([]);
+  });
 
   it.each([
     ["an empty file", "", /the file is empty/],

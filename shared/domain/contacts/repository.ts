@@ -6,14 +6,17 @@ import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys as K } from "../customers/keys.ts";
+import { isInternalAttr } from "../customers/repository.ts";
 import { replanMarker } from "../reminders/repository.ts";
 import { birthdayMonthDay, type Contact } from "./schemas.ts";
 
 const table = () => env.TABLE_NAME;
 
+/** The API view of a stored contact: keys, index keys and the import's idempotency marker left out. */
 export function toContact(item: Record<string, unknown>): Contact {
-  const { PK: _p, SK: _s, entity: _e, GSI3PK: _g, GSI3SK: _gs, ...rest } = item;
-  return rest as Contact;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!isInternalAttr(k)) out[k] = v;
+  return out as Contact;
 }
 
 /** The contact's row in the birthday index (GSI3), or nothing without a birthday. */

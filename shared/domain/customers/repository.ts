@@ -12,24 +12,19 @@ import type { Customer } from "./schemas.ts";
 /** A stored customer profile: the API fields plus keys and the search tokens it is indexed under. */
 export type CustomerItem = Customer & { searchTokens: string[] } & Record<string, unknown>;
 
-const KEY_ATTRS = [
-  "PK",
-  "SK",
-  "GSI1PK",
-  "GSI1SK",
-  "GSI2PK",
-  "GSI2SK",
-  "GSI3PK",
-  "GSI3SK",
-  "entity",
-  "searchTokens",
-  "cls",
-];
+/**
+ * Attributes a profile stores for the table's own use, never shown: keys, index keys (any `GSI<n>PK/SK`), the search
+ * tokens, the classification snapshot and the import's idempotency marker.
+ */
+const INTERNAL_ATTRS = new Set(["PK", "SK", "entity", "searchTokens", "cls", "importMark"]);
+
+/** Whether an attribute is internal to the table (keys, index keys, bookkeeping) rather than part of an API view. */
+export const isInternalAttr = (name: string): boolean => INTERNAL_ATTRS.has(name) || /^GSI\d+(PK|SK)$/.test(name);
 
 /** The API view of a stored profile. */
 export function toCustomer(item: Record<string, unknown>): Customer {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) if (!KEY_ATTRS.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(item)) if (!isInternalAttr(k)) out[k] = v;
   return out as Customer;
 }
 
@@ -136,15 +131,12 @@ export async function readCollection(tenant: string, id: string): Promise<Record
   return items;
 }
 
-/** Creates the profile with its guards (code, USCC) and search tokens, plus `extras` (audit, idempotency), atomically. */
-export async function insertCustomer(
-  tenant: string,
-  c: Customer,
-  tokens: string[],
-  extras: GuardedItem[],
-): Promise<void> {
-  const items: GuardedItem[] = [
-    ...extras,
+/**
+ * The items that create a profile: the profile itself (`attribute_not_exists(PK)`), its guards (code, USCC: each
+ * `attribute_not_exists(PK)`) and, unless `withTokens` is false, its search tokens.
+ */
+export function insertItems(tenant: string, c: Customer, tokens: string[], withTokens = true): GuardedItem[] {
+  return [
     {
       item: {
         Put: {
@@ -165,21 +157,38 @@ export async function insertCustomer(
     },
     guardPut(K.codeGuardPk(tenant, c.code), c.id, "code", `code ${c.code}`),
     ...(c.uscc ? [guardPut(K.usccGuardPk(tenant, c.uscc), c.id, "uscc", `unified social credit code ${c.uscc}`)] : []),
-    ...tokens.map((t) => searchPut(tenant, c.id, t, tokens)),
+    ...(withTokens ? tokens.map((t) => searchPut(tenant, c.id, t, tokens)) : []),
   ];
-  await transact(items);
 }
 
 /**
- * Applies a change to a live profile if its version is still `before.version`: SET and REMOVE only the changed fields
- * (so counters maintained by other writers are never overwritten), moving guards and search tokens with it.
+ * The search-index items of a customer as plain items, for BatchWriteItem: they carry no condition and are derived
+ * from the profile, so writing them again is harmless.
  */
-export async function updateCustomer(
+export function searchItems(tenant: string, id: string, tokens: string[]): Record<string, unknown>[] {
+  return tokens.map((t) => (searchPut(tenant, id, t, tokens).item.Put as { Item: Record<string, unknown> }).Item);
+}
+
+/** Creates the profile with its guards (code, USCC) and search tokens, plus `extras` (audit, idempotency), atomically. */
+export async function insertCustomer(
+  tenant: string,
+  c: Customer,
+  tokens: string[],
+  extras: GuardedItem[],
+): Promise<void> {
+  await transact([...extras, ...insertItems(tenant, c, tokens)]);
+}
+
+/**
+ * The items that apply a change to a live profile if its version is still `before.version`: SET and REMOVE only the
+ * changed fields (so counters maintained by other writers are never overwritten), moving guards and search tokens
+ * with it.
+ */
+export function updateItems(
   tenant: string,
   before: CustomerItem,
   change: { set: Record<string, unknown>; remove: string[]; tokens: string[] },
-  extras: GuardedItem[],
-): Promise<void> {
+): GuardedItem[] {
   const id = before.id;
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ":expected": before.version };
@@ -233,7 +242,20 @@ export async function updateCustomer(
     items.push(...old.filter((t) => !change.tokens.includes(t)).map((t) => searchDelete(tenant, id, t)));
     items.push(...change.tokens.map((t) => searchPut(tenant, id, t, change.tokens)));
   }
-  await transact([...items, ...extras]);
+  return items;
+}
+
+/**
+ * Applies a change to a live profile if its version is still `before.version` (see {@link updateItems}), with
+ * `extras` in the same transaction.
+ */
+export async function updateCustomer(
+  tenant: string,
+  before: CustomerItem,
+  change: { set: Record<string, unknown>; remove: string[]; tokens: string[] },
+  extras: GuardedItem[],
+): Promise<void> {
+  await transact([...updateItems(tenant, before, change), ...extras]);
 }
 
 /** Moves a live customer to the recycle bin: off the list, owner and search indexes; guards stay reserved. */

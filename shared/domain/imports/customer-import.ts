@@ -1,25 +1,37 @@
 // One chunk of a customer import: rows validated with the API's own schema, grouped by the match key, looked up in
-// batches (guard items for code and USCC, the search index for name+phone), then inserted or updated each in its own
-// transaction with its audit entry, exactly like the API's create and PATCH.
+// batches (guard items for code and USCC, the search index for name+phone, profiles with one consistent BatchGetItem),
+// planned (insert, update, skip or fail, exactly like the API's create and PATCH), then written in groups.
+//
+// Write path. The conditional items of a row (its profile with `attribute_not_exists(PK)` or a version check, its
+// code and USCC guards with `attribute_not_exists(PK)`) and its audit entry go into one TransactWriteItems together
+// with those of other rows of the chunk whose audit entries join the same hash chain (so each group moves one chain
+// head, and groups of different chains never contend). A group is at most MAX_GROUP_ROWS rows and 100 items. When a
+// group is cancelled (a guard taken meanwhile by an API write, a version moved), each of its rows is read again and
+// written alone in its own transaction, as the API does. A row's search-index items need no condition: they go out
+// with BatchWriteItem once the chunk's groups are written (unprocessed items retried with back-off).
 //
 // Idempotency without a marker per row: every write of a chunk is deterministic and says which row made it.
 // - An inserted customer's id is derived from (job, first row of its group), so inserting it again is refused by the
-//   profile's `attribute_not_exists(PK)`: a chunk repeated after a crash cannot create it twice.
+//   profile's `attribute_not_exists(PK)`, and a repeated chunk reads these ids first: it cannot create one twice.
 // - Every customer an import writes carries `importMark = <jobId>#<row>#<outcome>` (row = the last row of its group),
-//   written in the same transaction. A repeated chunk that finds its own mark counts the recorded outcome again
-//   and writes nothing. Counts are only stored with the chunk's checkpoint, so each row is counted exactly once.
+//   written in the same transaction. A repeated chunk that finds its own mark counts the recorded outcome again and
+//   writes nothing but the search-index items again (a crash may have come between the group and them). Counts are
+//   only stored with the chunk's checkpoint, so each row is counted exactly once.
 import { createHash } from "node:crypto";
 import type { Caller } from "../../auth/claims.ts";
 import { AppError, ConflictError, ValidationError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
+import { MAX_TRANSACTION_ITEMS, type GuardedItem } from "../../db/transact.ts";
+import { chainOf } from "../audit/chain.ts";
+import { customerKeys } from "../customers/keys.ts";
 import {
-  batchGetProfiles,
   type CustomerItem,
   getCustomerItem,
-  insertCustomer,
+  insertItems,
   searchCustomers,
+  searchItems,
   toCustomer,
-  updateCustomer,
+  updateItems,
 } from "../customers/repository.ts";
 import { type Customer, type CustomerCreate, CustomerCreateSchema } from "../customers/schemas.ts";
 import { getUserRecord } from "../org/repository.ts";
@@ -28,7 +40,7 @@ import { canSee, type Viewer } from "../org/viewer.ts";
 import { counterKey, renderCode } from "../settings/code-pattern.ts";
 import { getSettings, nextSequence, type Settings } from "../settings/settings.ts";
 import { normalizeQuery, searchTokens } from "../validation/index.ts";
-import { guardOwners } from "./repository.ts";
+import { batchGet, guardOwners, putIndexItems, writeGroup } from "./repository.ts";
 import type { MatchKey } from "./schemas.ts";
 
 export type RowOutcome = "inserted" | "updated" | "skipped" | "failed";
@@ -69,8 +81,6 @@ export interface ChunkContext {
 
 /** Parallel writes within a chunk (groups have distinct keys, so they never touch the same customer). */
 export const WRITE_CONCURRENCY = 8;
-const MAX_UPDATE_ATTEMPTS = 4;
-const MAX_BUSY_ATTEMPTS = 8;
 const busy = (err: unknown) => err instanceof ConflictError && /try again/.test(err.message);
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -131,6 +141,29 @@ interface Group {
   fields: Partial<CustomerCreate>;
 }
 
+/** Rows of one TransactWriteItems group at most (its items stay below 100 with the chain head). */
+export const MAX_GROUP_ROWS = 24;
+/** Groups written at once (at most one per audit chain, so they never contend for a chain head). */
+export const GROUP_CONCURRENCY = 8;
+/** Items of one group at most: DynamoDB's 100 less the chain head the audit entries move. */
+const MAX_GROUP_ITEMS = MAX_TRANSACTION_ITEMS - 1;
+
+type Outcome = { outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } };
+
+/** What a group of rows comes to: its result, and the items to write for it (none for a skip, a failure, a dry run). */
+interface Plan {
+  result: Outcome;
+  /** The conditional items and the audit entry, for one transaction. */
+  items?: GuardedItem[];
+  /** Search-index items of the customer, written with BatchWriteItem after the transaction. */
+  index?: Record<string, unknown>[];
+}
+
+interface Guards {
+  codes: Map<string, string>;
+  usccs: Map<string, string>;
+}
+
 /** Imports one chunk of rows; resolves one result per row, in row order. */
 export async function importCustomerChunk(ctx: ChunkContext, rows: readonly ImportRow[]): Promise<RowResult[]> {
   const results = new Map<number, RowResult>();
@@ -150,36 +183,9 @@ export async function importCustomerChunk(ctx: ChunkContext, rows: readonly Impo
     } else groups.set(key, { key, rows: [r], fields: { ...r.fields } });
   }
   const list = [...groups.values()];
-
-  const codes = list.flatMap((g) => (g.fields.code ? [g.fields.code] : []));
-  const usccs = list.flatMap((g) => (g.fields.uscc ? [g.fields.uscc] : []));
-  const guards = await guardOwners(ctx.tenant, codes, usccs);
-  const matched = new Map<Group, string>();
+  const outcomes = await writeGroups(ctx, list);
   for (const g of list) {
-    const id = await lookup(ctx, g, guards);
-    if (id) matched.set(g, id);
-  }
-  const profiles = await batchGetProfiles(ctx.tenant, [...new Set(matched.values())]);
-
-  await pool(list, WRITE_CONCURRENCY, async (g) => {
-    let r: { outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        r = await applyGroup(ctx, g, matched.get(g), profiles, guards);
-        break;
-      } catch (err) {
-        // Contention (the audit chain's head, a transaction conflict) is not the row's fault: the whole transaction
-        // was refused, so it is simply tried again.
-        if (busy(err) && attempt < MAX_BUSY_ATTEMPTS) {
-          await new Promise((res) => setTimeout(res, 50 * attempt * (0.5 + Math.random())));
-          continue;
-        }
-        if (!(err instanceof AppError) || busy(err)) throw err;
-        const e = err.errors?.[0];
-        r = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
-        break;
-      }
-    }
+    const r = outcomes.get(g)!;
     const [first, ...rest] = g.rows;
     results.set(first!.line, { line: first!.line, ...r });
     for (const row of rest) {
@@ -190,16 +196,191 @@ export async function importCustomerChunk(ctx: ChunkContext, rows: readonly Impo
           : { line: row.line, outcome: "skipped", customerId: r.customerId },
       );
     }
-  });
+  }
   return rows.map((r) => results.get(r.line)!);
 }
 
+/** The id an insert of this group gets: the same on every attempt of the chunk. */
+const insertIdOf = (ctx: ChunkContext, g: Group) => derivedId(ctx.jobCreatedMs, `${ctx.jobId}#${g.rows[0]!.line}`);
+
+/** Profiles by id, read consistently (a repeated chunk must see what its earlier attempt wrote). */
+async function readProfiles(tenant: string, ids: Iterable<string>): Promise<Map<string, CustomerItem>> {
+  const keys = [...new Set(ids)].map((id) => ({ PK: customerKeys.pk(tenant, id), SK: customerKeys.profileSk() }));
+  const found = await batchGet(keys);
+  return new Map(found.map((i) => [i.id as string, i as CustomerItem]));
+}
+
+/** Turns an error a row caused into its failed outcome; anything else (infrastructure) is thrown. */
+function rowFailure(err: unknown): Outcome {
+  if (!(err instanceof AppError)) throw err;
+  const e = err.errors?.[0];
+  return { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
+}
+
+/** Plans every group, writes the plans in groups per audit chain, then the search-index items. */
+async function writeGroups(ctx: ChunkContext, list: Group[]): Promise<Map<Group, Outcome>> {
+  const codes = list.flatMap((g) => (g.fields.code ? [g.fields.code] : []));
+  const usccs = list.flatMap((g) => (g.fields.uscc ? [g.fields.uscc] : []));
+  const guards = await guardOwners(ctx.tenant, codes, usccs);
+  const matched = new Map<Group, string>();
+  await pool(list, WRITE_CONCURRENCY, async (g) => {
+    const id = await lookup(ctx, g, guards);
+    if (id) matched.set(g, id);
+  });
+  // A guard held by the id this group's insert takes was written by an earlier attempt of this chunk (whatever the
+  // match key: with name+phone the search index may not list that customer yet).
+  for (const g of list) {
+    if (matched.has(g)) continue;
+    const id = insertIdOf(ctx, g);
+    const code = g.fields.code?.toUpperCase();
+    if ((code && guards.codes.get(code) === id) || (g.fields.uscc && guards.usccs.get(g.fields.uscc) === id)) {
+      matched.set(g, id);
+    }
+  }
+  // The ids an insert would take are read too (a profile there was written by an earlier attempt of this chunk), but
+  // only for groups without a code or USCC: otherwise the guard written with that profile has been read already. (A
+  // profile whose code was changed since is refused by `attribute_not_exists(PK)`, and its row written alone.)
+  const profiles = await readProfiles(ctx.tenant, [
+    ...matched.values(),
+    ...list.filter((g) => !matched.has(g) && !g.fields.code && !g.fields.uscc).map((g) => insertIdOf(ctx, g)),
+  ]);
+  const plans = new Map<Group, Plan>();
+  await pool(list, WRITE_CONCURRENCY, async (g) => {
+    const existing = profiles.get(matched.get(g) ?? insertIdOf(ctx, g));
+    try {
+      plans.set(g, await planGroup(ctx, g, existing, guards));
+    } catch (err) {
+      plans.set(g, { result: rowFailure(err) });
+    }
+  });
+
+  const outcomes = new Map<Group, Outcome>();
+  const index: Record<string, unknown>[] = [];
+  const done = (g: Group, p: Plan) => {
+    outcomes.set(g, p.result);
+    if (p.index) index.push(...p.index);
+  };
+  // Two plans touching the same item (two rows of the chunk claiming one USCC) cannot share a transaction, and only
+  // one of them can win: those are written alone, after the groups, each against what is then stored.
+  const touched = new Map<string, number>();
+  for (const p of plans.values()) for (const k of itemKeys(p.items ?? [])) touched.set(k, (touched.get(k) ?? 0) + 1);
+  const alone: Group[] = [];
+  const lanes = new Map<number, Group[]>();
+  for (const [g, p] of plans) {
+    if (!p.items) done(g, p);
+    else if (itemKeys(p.items).some((k) => touched.get(k)! > 1)) alone.push(g);
+    else {
+      const chain = chainOf(p.result.customerId!);
+      lanes.set(chain, [...(lanes.get(chain) ?? []), g]);
+    }
+  }
+  await settledPool([...lanes.values()], GROUP_CONCURRENCY, async (lane) => {
+    for (const group of packs(lane, (g) => plans.get(g)!.items!.length)) {
+      try {
+        await writeGroup(group.flatMap((g) => plans.get(g)!.items!));
+        for (const g of group) done(g, plans.get(g)!);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        // Cancelled: some row's guard or version moved since it was read. Each row is read and written again alone,
+        // one after the other (they share this lane's chain head, so in parallel they would only contend for it).
+        for (const g of group) done(g, await writeAlone(ctx, g));
+      }
+    }
+  });
+  for (const g of alone) done(g, await writeAlone(ctx, g));
+  if (index.length) await putIndexItems(index);
+  return outcomes;
+}
+
+/** `PK|SK` of every item a plan writes (its audit entries apart: their keys are unique ids). */
+function itemKeys(items: GuardedItem[]): string[] {
+  return items.flatMap((i) => {
+    if (i.deferred) return [];
+    const t = i.item;
+    const key = (t.Put?.Item ?? t.Update?.Key ?? t.Delete?.Key ?? t.ConditionCheck?.Key) as
+      Record<string, unknown> | undefined;
+    return key ? [`${String(key.PK)}|${String(key.SK)}`] : [];
+  });
+}
+
+/** Consecutive runs of `list` of at most MAX_GROUP_ROWS entries and MAX_GROUP_ITEMS items. */
+function packs<T>(list: T[], size: (t: T) => number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let items = 0;
+  for (const t of list) {
+    const n = size(t);
+    if (cur.length && (cur.length >= MAX_GROUP_ROWS || items + n > MAX_GROUP_ITEMS)) {
+      out.push(cur);
+      cur = [];
+      items = 0;
+    }
+    cur.push(t);
+    items += n;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/**
+ * Like {@link pool}, but when a task fails no new task starts and the failure is only thrown once every task in
+ * flight has settled (so no write of this chunk is still under way when the caller hears of it).
+ */
+async function settledPool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (!failure && next < items.length) {
+        try {
+          await work(items[next++]!);
+        } catch (err) {
+          failure ??= { err };
+        }
+      }
+    }),
+  );
+  if (failure) throw failure.err;
+}
+
+const MAX_ALONE_ATTEMPTS = 6;
+/** Refusals that reading again resolves: the state the plan was made from moved under it. */
+const moved = (err: unknown) =>
+  err instanceof ConflictError &&
+  /try again|already used by another customer|already exists|changed by someone else|changed meanwhile/.test(
+    err.message,
+  );
+
+/**
+ * One group read afresh (its guards, the customer its key names, the profile its insert would create) and written in
+ * its own transaction: the path of a row whose group was cancelled, or which shares an item with another row.
+ */
+async function writeAlone(ctx: ChunkContext, g: Group): Promise<Plan> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const guards = await guardOwners(
+        ctx.tenant,
+        g.fields.code ? [g.fields.code] : [],
+        g.fields.uscc ? [g.fields.uscc] : [],
+      );
+      const id = (await lookup(ctx, g, guards)) ?? insertIdOf(ctx, g);
+      const existing = await getCustomerItem(ctx.tenant, id);
+      const plan = await planGroup(ctx, g, existing, guards);
+      if (plan.items) await writeGroup(plan.items);
+      return plan;
+    } catch (err) {
+      if (moved(err) && attempt < MAX_ALONE_ATTEMPTS) {
+        await new Promise((res) => setTimeout(res, 20 * 2 ** attempt * (0.5 + Math.random())));
+        continue;
+      }
+      if (busy(err)) throw err;
+      return { result: rowFailure(err) };
+    }
+  }
+}
+
 /** The id of the existing customer the group's key names, if any. */
-async function lookup(
-  ctx: ChunkContext,
-  g: Group,
-  guards: { codes: Map<string, string>; usccs: Map<string, string> },
-): Promise<string | undefined> {
+async function lookup(ctx: ChunkContext, g: Group, guards: Guards): Promise<string | undefined> {
   if (g.key.startsWith("#row")) return undefined;
   if (ctx.matchOn === "code") return guards.codes.get(g.key);
   if (ctx.matchOn === "uscc") return guards.usccs.get(g.key);
@@ -219,14 +400,16 @@ async function lookup(
 const mark = (ctx: ChunkContext, g: Group, outcome: "inserted" | "updated") =>
   `${ctx.jobId}#${g.rows.at(-1)!.line}#${outcome}`;
 
-async function applyGroup(
+/**
+ * What the group comes to given `existing` (the customer its key names, or the profile its insert would create):
+ * throws the domain error of a row the API would refuse.
+ */
+async function planGroup(
   ctx: ChunkContext,
   g: Group,
-  matchedId: string | undefined,
-  profiles: Map<string, CustomerItem>,
-  guards: { codes: Map<string, string>; usccs: Map<string, string> },
-): Promise<{ outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } }> {
-  let existing = matchedId ? profiles.get(matchedId) : undefined;
+  existing: CustomerItem | undefined,
+  guards: Guards,
+): Promise<Plan> {
   // The group's other unique values must not belong to another customer (so a dry run reports it too).
   const taken = (label: string, holder: string | undefined) =>
     holder !== undefined && holder !== existing?.id ? label : undefined;
@@ -235,38 +418,43 @@ async function applyGroup(
     (g.fields.uscc && taken("uscc", guards.usccs.get(g.fields.uscc)));
   if (clash && !(ctx.mode === "insert" && existing)) {
     const value = clash === "code" ? g.fields.code : g.fields.uscc;
-    return { outcome: "failed", error: { column: clash, message: `${value} is already used by another customer` } };
+    return {
+      result: { outcome: "failed", error: { column: clash, message: `${value} is already used by another customer` } },
+    };
   }
-  for (let attempt = 1; ; attempt++) {
-    if (!existing) return insertGroup(ctx, g);
-    const ours = typeof existing.importMark === "string" && existing.importMark.startsWith(`${ctx.jobId}#`);
-    if (ours && existing.importMark === mark(ctx, g, "inserted"))
-      return { outcome: "inserted", customerId: existing.id };
-    if (ours && existing.importMark === mark(ctx, g, "updated")) return { outcome: "updated", customerId: existing.id };
-    if (existing.deletedAt) {
-      return {
+  if (!existing) return planInsert(ctx, g);
+  const ours = typeof existing.importMark === "string" && existing.importMark.startsWith(`${ctx.jobId}#`);
+  if (ours && existing.importMark === mark(ctx, g, "inserted")) {
+    // Written by an earlier attempt of this chunk, which may have stopped before the search-index items.
+    return {
+      result: { outcome: "inserted", customerId: existing.id },
+      index: searchItems(ctx.tenant, existing.id, existing.searchTokens ?? []),
+    };
+  }
+  if (ours && existing.importMark === mark(ctx, g, "updated")) {
+    return { result: { outcome: "updated", customerId: existing.id } };
+  }
+  if (existing.deletedAt) {
+    return {
+      result: {
         outcome: "failed",
         error: {
           column: ctx.matchOn,
           message: `matches customer ${existing.code} in the recycle bin; restore it first`,
         },
-      };
-    }
-    if (ctx.mode === "insert") return { outcome: "skipped", customerId: existing.id };
-    if (!canSee(ctx.viewer, existing)) {
-      return {
+      },
+    };
+  }
+  if (ctx.mode === "insert") return { result: { outcome: "skipped", customerId: existing.id } };
+  if (!canSee(ctx.viewer, existing)) {
+    return {
+      result: {
         outcome: "failed",
         error: { column: ctx.matchOn, message: "matches a customer outside your data scope" },
-      };
-    }
-    try {
-      return await updateExisting(ctx, g, existing);
-    } catch (err) {
-      const stale = err instanceof ConflictError && /changed by someone else/.test(err.message);
-      if (!stale || attempt >= MAX_UPDATE_ATTEMPTS) throw err;
-      existing = await getCustomerItem(ctx.tenant, existing.id);
-    }
+      },
+    };
   }
+  return planUpdate(ctx, g, existing);
 }
 
 async function departmentOf(ctx: ChunkContext, ownerId: string) {
@@ -281,15 +469,12 @@ async function departmentOf(ctx: ChunkContext, ownerId: string) {
   return d;
 }
 
-async function insertGroup(
-  ctx: ChunkContext,
-  g: Group,
-): Promise<{ outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } }> {
-  const first = g.rows[0]!;
-  const id = derivedId(ctx.jobCreatedMs, `${ctx.jobId}#${first.line}`);
+/** A new customer of the group, at the id derived from its first row. */
+async function planInsert(ctx: ChunkContext, g: Group): Promise<Plan> {
+  const id = insertIdOf(ctx, g);
   const input = CustomerCreateSchema.parse(g.fields);
   guardSensitive(ctx.viewer, input, undefined);
-  if (ctx.dryRun) return { outcome: "inserted", customerId: id };
+  if (ctx.dryRun) return { result: { outcome: "inserted", customerId: id } };
   const ownerId = input.ownerId ?? ctx.caller.userId;
   const dept = await departmentOf(ctx, ownerId);
   const now = new Date();
@@ -317,8 +502,10 @@ async function insertGroup(
     updatedBy: ctx.caller.userId,
     importMark: mark(ctx, g, "inserted"),
   };
-  try {
-    await insertCustomer(ctx.tenant, customer, searchTokens(customer.name, customer.code), [
+  const tokens = searchTokens(customer.name, customer.code);
+  return {
+    result: { outcome: "inserted", customerId: id },
+    items: [
       auditPut(ctx.tenant, {
         at,
         actor: ctx.caller.userId,
@@ -326,27 +513,17 @@ async function insertGroup(
         entityType: "customer",
         entityId: id,
         before: null,
-        after: { ...customer },
+        after: { ...toCustomer(customer) },
         requestId: ctx.jobId,
       }),
-    ]);
-  } catch (err) {
-    if (err instanceof ConflictError && /with this id already exists/.test(err.message)) {
-      // Written by an earlier attempt of this chunk (the id is this row's): count it as that attempt did.
-      const mine = await getCustomerItem(ctx.tenant, id);
-      if (mine?.importMark === mark(ctx, g, "updated")) return { outcome: "updated", customerId: id };
-      return { outcome: "inserted", customerId: id };
-    }
-    throw err;
-  }
-  return { outcome: "inserted", customerId: id };
+      ...insertItems(ctx.tenant, customer, tokens, false),
+    ],
+    index: searchItems(ctx.tenant, id, tokens),
+  };
 }
 
-async function updateExisting(
-  ctx: ChunkContext,
-  g: Group,
-  before: CustomerItem,
-): Promise<{ outcome: RowOutcome; customerId?: string }> {
+/** The group's changes to an existing customer (only the fields that differ), or a skip when nothing differs. */
+async function planUpdate(ctx: ChunkContext, g: Group, before: CustomerItem): Promise<Plan> {
   const fields = guardSensitive(ctx.viewer, g.fields as Record<string, unknown>, before);
   const set: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
@@ -362,30 +539,34 @@ async function updateExisting(
       { path: "uscc", message: "a unified social credit code applies to enterprises" },
     ]);
   }
-  if (!Object.keys(set).length) return { outcome: "skipped", customerId: before.id };
-  if (ctx.dryRun) return { outcome: "updated", customerId: before.id };
+  if (!Object.keys(set).length) return { result: { outcome: "skipped", customerId: before.id } };
+  if (ctx.dryRun) return { result: { outcome: "updated", customerId: before.id } };
   if (typeof set.ownerId === "string") Object.assign(set, await departmentOf(ctx, set.ownerId));
   const at = new Date().toISOString();
-  Object.assign(set, {
-    version: before.version + 1,
-    updatedAt: at,
-    updatedBy: ctx.caller.userId,
-    importMark: mark(ctx, g, "updated"),
-  });
+  Object.assign(set, { version: before.version + 1, updatedAt: at, updatedBy: ctx.caller.userId });
   const beforeImage = { ...toCustomer(before) } as Record<string, unknown>;
   const after: Record<string, unknown> = { ...beforeImage, ...set };
   const tokens = searchTokens(after.name as string, after.code as string);
-  await updateCustomer(ctx.tenant, before, { set, remove: [], tokens }, [
-    auditPut(ctx.tenant, {
-      at,
-      actor: ctx.caller.userId,
-      action: "update",
-      entityType: "customer",
-      entityId: before.id,
-      before: beforeImage,
-      after,
-      requestId: ctx.jobId,
-    }),
-  ]);
-  return { outcome: "updated", customerId: before.id };
+  // The search tokens move inside the transaction: an update must not leave tokens of the old name behind.
+  const items = updateItems(ctx.tenant, before, {
+    set: { ...set, importMark: mark(ctx, g, "updated") },
+    remove: [],
+    tokens,
+  });
+  return {
+    result: { outcome: "updated", customerId: before.id },
+    items: [
+      auditPut(ctx.tenant, {
+        at,
+        actor: ctx.caller.userId,
+        action: "update",
+        entityType: "customer",
+        entityId: before.id,
+        before: beforeImage,
+        after,
+        requestId: ctx.jobId,
+      }),
+      ...items,
+    ],
+  };
 }

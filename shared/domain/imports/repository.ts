@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { batchWriteAll } from "../../db/batch.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { customerKeys } from "../customers/keys.ts";
 import { jobKeys } from "../jobs/keys.ts";
@@ -74,6 +75,37 @@ export async function setUploaded(tenant: string, jobId: string, etag: string): 
         ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(params.etag) AND #status = :queued",
         ExpressionAttributeNames: { "#version": "version", "#status": "status" },
         ExpressionAttributeValues: { ":etag": etag, ":at": new Date().toISOString(), ":one": 1, ":queued": "queued" },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * Fails an import that is still waiting for its upload (queued, no ETag recorded); false when the upload's event came
+ * first or the job is no longer queued.
+ */
+export async function failAwaitingUpload(tenant: string, jobId: string, reason: string): Promise<boolean> {
+  const at = new Date().toISOString();
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: jobKey(tenant, jobId),
+        UpdateExpression:
+          "SET #status = :failed, failureReason = :reason, finishedAt = :at, updatedAt = :at ADD #version :one",
+        ConditionExpression: "attribute_exists(PK) AND #status = :queued AND attribute_not_exists(params.etag)",
+        ExpressionAttributeNames: { "#status": "status", "#version": "version" },
+        ExpressionAttributeValues: {
+          ":failed": "failed",
+          ":queued": "queued",
+          ":reason": reason,
+          ":at": at,
+          ":one": 1,
+        },
       }),
     );
     return true;
@@ -178,6 +210,22 @@ export async function batchGet(keys: { PK: string; SK: string }[]): Promise<Reco
     }
   }
   return out;
+}
+
+/**
+ * Writes the rows of one group of an import chunk in one TransactWriteItems: the conditional items (profiles,
+ * uniqueness guards, version checks) with their audit entries. A condition that fails cancels the whole group.
+ */
+export async function writeGroup(items: GuardedItem[]): Promise<void> {
+  await transact(items);
+}
+
+/** Puts items that need no condition (search-index items) with BatchWriteItem, unprocessed ones retried. */
+export async function putIndexItems(items: Record<string, unknown>[]): Promise<void> {
+  await batchWriteAll(
+    items.map((Item) => ({ PutRequest: { Item } })),
+    4,
+  );
 }
 
 /** Which customer holds each code and each USCC (guard items read consistently): value -> customer id. */

@@ -53,6 +53,8 @@ export const ImportParamsSchema = z.object({
   key: z.string(),
   etag: z.string().optional(),
   source: z.enum(["upload", "s3-drop"]),
+  /** An upload through POST /v1/imports: when its presigned URL expires. */
+  uploadExpiresAt: z.string().optional(),
 });
 export type ImportParams = z.infer<typeof ImportParamsSchema>;
 
@@ -104,3 +106,14 @@ export const ExportStartSchema = z.strictObject({
   format: z.enum(EXPORT_FORMATS).default("csv"),
 });
 export type ExportStart = z.output<typeof ExportStartSchema>;
+
+/**
+ * The imports queue's own message (beside S3 notifications): look at an import waiting for its upload once its link
+ * has expired; sent delayed when the import starts, and again (delayed) while the time has not come.
+ */
+export const UploadDeadlineMessageSchema = z.strictObject({
+  kind: z.literal("upload-deadline"),
+  tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, "not a tenant id"),
+  jobId: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "not a job id"),
+});
+export type UploadDeadlineMessage = z.infer<typeof UploadDeadlineMessageSchema>;

@@ -6,9 +6,11 @@ import type { Caller } from "../../auth/claims.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { isId, newId } from "../../db/ids.ts";
 import { NotFoundError } from "../../http/errors.ts";
+import { env } from "../../config/env.ts";
 import { logger } from "../../log/logger.ts";
+import { sendMessage } from "../../queue/send.ts";
 import { auditPut } from "../audit/audit.ts";
-import { getJobItem, toJob } from "../jobs/repository.ts";
+import { failJob, getJobItem, toJob } from "../jobs/repository.ts";
 import type { Job, JobItem } from "../jobs/schemas.ts";
 import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
 import { requireWrite, resolveViewer } from "../org/viewer.ts";
@@ -16,14 +18,15 @@ import { COLUMNS_BY_ENTITY, type ImportEntity, templateHeader } from "./columns.
 import { csvLine, UTF8_BOM } from "./csv.ts";
 import {
   claimedBy,
+  failAwaitingUpload,
   insertListedJob,
   listJobs,
   ObjectAlreadyClaimedError,
   objectGuard,
   setUploaded,
 } from "./repository.ts";
-import type { ImportParams, ImportStart, ImportState } from "./schemas.ts";
-import { downloadUrl, objectKeys, uploadUrl, URL_TTL_SECONDS } from "./storage.ts";
+import type { ImportParams, ImportStart, ImportState, UploadDeadlineMessage } from "./schemas.ts";
+import { downloadUrl, objectKeys, uploadUrl } from "./storage.ts";
 
 /** The user an S3 drop runs as: an admin of the tenant unless the tenant gives this user id a record of its own. */
 export const IMPORT_SERVICE_USER = "svc-import";
@@ -74,14 +77,49 @@ async function createJob(
 
 export { createJob as createListedJob };
 
+/** The logical queue of S3 notifications under imports/ (functions/manifest.ts), which also takes upload deadlines. */
+export const IMPORTS_QUEUE = "imports";
+/** SQS's longest delay: a deadline further away is reached in several delayed messages. */
+export const MAX_DELAY_SECONDS = 900;
+
+/** Sends an upload-deadline message with a delay (at most MAX_DELAY_SECONDS). */
+export type SendDeadline = (msg: UploadDeadlineMessage, delaySeconds: number) => Promise<void>;
+
+export const sendToImportsQueue: SendDeadline = async (msg, delaySeconds) => {
+  await sendMessage(IMPORTS_QUEUE, msg, { delaySeconds });
+};
+
+/** The reason an import fails with when its file never came. */
+export const NEVER_UPLOADED = "file was never uploaded";
+
+/** When an import waiting for its upload gives up: the link's expiry plus IMPORT_UPLOAD_GRACE_SECONDS. */
+function uploadDeadline(job: JobItem): number {
+  const p = job.params as ImportParams;
+  const expires = p.uploadExpiresAt
+    ? Date.parse(p.uploadExpiresAt)
+    : Date.parse(job.createdAt) + env.IMPORT_UPLOAD_TTL_SECONDS * 1000;
+  return expires + env.IMPORT_UPLOAD_GRACE_SECONDS * 1000;
+}
+
+const delayUntil = (deadline: number, now: number) =>
+  Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil((deadline - now) / 1000)));
+
 /**
- * Starts an import: a job that waits for its file, and a presigned PUT for it (valid URL_TTL_SECONDS). The upload's
- * S3 event starts the job.
+ * Starts an import: a job that waits for its file, and a presigned PUT for it (valid IMPORT_UPLOAD_TTL_SECONDS). The
+ * upload's S3 event starts the job; a delayed message on the imports queue fails it if the file never comes. When
+ * that message cannot be sent the job is failed at once (so it never waits forever) and the error propagates.
  */
-export async function startImport(caller: Caller, input: ImportStart, requestId?: string) {
+export async function startImport(
+  caller: Caller,
+  input: ImportStart,
+  requestId?: string,
+  sendDeadline: SendDeadline = sendToImportsQueue,
+) {
   requireWrite(await resolveViewer(caller));
   const id = newId();
   const key = objectKeys.upload(caller.tenant, id);
+  const now = Date.now();
+  const expiresAt = new Date(now + env.IMPORT_UPLOAD_TTL_SECONDS * 1000).toISOString();
   const params: ImportParams = {
     entity: input.entity,
     mode: input.mode,
@@ -92,16 +130,45 @@ export async function startImport(caller: Caller, input: ImportStart, requestId?
     ...(input.sheet ? { sheet: input.sheet } : {}),
     key,
     source: "upload",
+    uploadExpiresAt: expiresAt,
   };
   const job = await createJob(caller, "import", params, requestId, [], id);
   const url = await uploadUrl(key);
+  try {
+    const deadline = Date.parse(expiresAt) + env.IMPORT_UPLOAD_GRACE_SECONDS * 1000;
+    await sendDeadline({ kind: "upload-deadline", tenant: caller.tenant, jobId: id }, delayUntil(deadline, now));
+  } catch (err) {
+    logger.error("could not schedule the upload deadline of an import; marking it failed", { jobId: id });
+    await failJob(caller.tenant, id, "the import could not be started; start it again");
+    throw err;
+  }
   return {
     id: job.id,
     status: job.status,
     uploadUrl: url,
     uploadMethod: "PUT",
-    uploadExpiresAt: new Date(Date.now() + URL_TTL_SECONDS * 1000).toISOString(),
+    uploadExpiresAt: expiresAt,
   };
+}
+
+/**
+ * Handles an upload-deadline message: an import still waiting for its upload once its link has expired (plus the
+ * grace) fails with NEVER_UPLOADED; before that time the message is sent again, delayed; an import whose file came
+ * (or that ended otherwise) is left alone.
+ */
+export async function checkUploadDeadline(
+  msg: UploadDeadlineMessage,
+  send: SendDeadline = sendToImportsQueue,
+  now: number = Date.now(),
+): Promise<"waiting" | "failed" | "moot"> {
+  const job = await getJobItem(msg.tenant, msg.jobId);
+  if (!job || job.type !== "import" || job.status !== "queued" || (job.params as ImportParams).etag) return "moot";
+  const deadline = uploadDeadline(job);
+  if (now < deadline) {
+    await send(msg, delayUntil(deadline, now));
+    return "waiting";
+  }
+  return (await failAwaitingUpload(msg.tenant, msg.jobId, NEVER_UPLOADED)) ? "failed" : "moot";
 }
 
 /** One S3 ObjectCreated record, as the import queue receives it. */
@@ -139,6 +206,9 @@ export async function importObjectCreated(
       if (params.etag === o.etag) {
         await send({ jobId: second, tenant });
         return { jobId: second, outcome: "repeated" };
+      }
+      if (job.status === "failed" && !params.etag) {
+        return { outcome: "ignored", reason: "the import ended before its file came (its upload link had expired)" };
       }
       return { outcome: "ignored", reason: "the job already has its file (an upload link is good for one file)" };
     }

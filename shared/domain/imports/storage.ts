@@ -24,7 +24,7 @@ const s3 = () =>
 
 const bucket = () => env.UPLOADS_BUCKET;
 
-/** How long presigned links stay valid. */
+/** How long presigned download links stay valid. */
 export const URL_TTL_SECONDS = 3600;
 
 /** Every key this module writes or reads starts with its area and the tenant, so a link can only name own files. */
@@ -130,9 +130,14 @@ export async function joinParts(
   await Promise.all(partKeys.map((k) => deleteObject(k).catch(() => undefined)));
 }
 
-/** A presigned PUT for an upload (the client sends the file body with this URL, no other credentials). */
+/**
+ * A presigned PUT for an upload (the client sends the file body with this URL, no other credentials), valid for
+ * IMPORT_UPLOAD_TTL_SECONDS.
+ */
 export async function uploadUrl(key: string): Promise<string> {
-  return getSignedUrl(s3(), new PutObjectCommand({ Bucket: bucket(), Key: key }), { expiresIn: URL_TTL_SECONDS });
+  return getSignedUrl(s3(), new PutObjectCommand({ Bucket: bucket(), Key: key }), {
+    expiresIn: env.IMPORT_UPLOAD_TTL_SECONDS,
+  });
 }
 
 /** A presigned GET for a report or an export, with the file name the browser saves it under. */

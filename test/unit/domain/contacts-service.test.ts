@@ -1,7 +1,6 @@
 // Unit tests for the contact use cases: one transaction that writes the contact, keeps the customer's contact counter
 // and primary pointer, and demotes the previous primary contact; optimistic locking and role checks.
 import {
-  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,

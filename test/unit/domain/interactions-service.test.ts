@@ -1,7 +1,6 @@
 // Unit tests for the interaction use cases: the one transaction of each write (interaction item, profile stats as
 // UpdateItem ADD/SET on `stats` only, rollup cell, audit), lastInteractionAt moving only forward, role checks.
 import {
-  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,

@@ -1,7 +1,6 @@
 // Unit tests for the customers and contacts HTTP handlers, invoked with hand-built API Gateway v2 events and a mocked
 // DynamoDB: status codes, problem+json bodies and headers a client relies on.
 import {
-  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
