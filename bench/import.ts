@@ -6,7 +6,7 @@
 //   BENCH_IMPORT_ROWS=100000,1000000 BENCH_RAW_ITEMS=50000 node --openssl-legacy-provider --import tsx bench/import.ts
 // Progress goes to stderr (one line per simulated invocation); the figures, as JSON, to stdout.
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Context, SQSEvent } from "aws-lambda";
@@ -28,7 +28,33 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 const { startLocal } = await import("../local/runtime.ts");
 const dataDir = await mkdtemp(join(tmpdir(), "cm-bench-import-"));
 const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false, accessLog: false, logLevel: "error" });
-const { ddb } = await import("../shared/db/client.ts");
+const { ddb, dynamo } = await import("../shared/db/client.ts");
+
+/** Capacity the import's own requests consume (ReturnConsumedCapacity), read and write apart, while `meter.on`. */
+const meter = { on: false, read: 0, write: 0 };
+const READS = new Set([
+  "GetItemCommand",
+  "QueryCommand",
+  "ScanCommand",
+  "BatchGetItemCommand",
+  "TransactGetItemsCommand",
+]);
+dynamo.middlewareStack.add(
+  (next, context) => async (args) => {
+    if (meter.on) (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
+    const out = await next(args);
+    if (meter.on) {
+      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      let units = 0;
+      for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
+        units += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
+      if (READS.has(context.commandName ?? "")) meter.read += units;
+      else meter.write += units;
+    }
+    return out;
+  },
+  { step: "initialize", name: "benchMeter" },
+);
 const { BatchWriteCommand } = await import("@aws-sdk/lib-dynamodb");
 const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
 const { jobsWorker } = await import("../functions/workers/jobs-worker.ts");
@@ -145,6 +171,9 @@ async function benchOne(rows: number) {
   const memBefore = process.memoryUsage().rss;
   peakRss = memBefore;
   const rssByTenth: number[] = [];
+  meter.read = 0;
+  meter.write = 0;
+  meter.on = true;
   const t0 = performance.now();
   let invocations = 0;
   while (continuations.length) {
@@ -163,6 +192,7 @@ async function benchOne(rows: number) {
     );
   }
   const seconds = (performance.now() - t0) / 1000;
+  meter.on = false;
   const done = await getJobItem(tenant, job.id);
   if (done?.status !== "succeeded") throw new Error(`import ended ${done?.status}: ${done?.failureReason ?? ""}`);
   const rowsPerSecond = rows / seconds;
@@ -176,6 +206,8 @@ async function benchOne(rows: number) {
     rawBatchWriteItemsPerSecond: round(rawPerSecond),
     importEfficiency: round(rowsPerSecond / rawPerSecond, 3),
     peakRssMB: round(peakRss / 2 ** 20),
+    readUnitsPerRow: round(meter.read / rows, 2),
+    writeUnitsPerRow: round(meter.write / rows, 2),
     rssBeforeImportMB: round(memBefore / 2 ** 20),
     rssAtEachTenthMB: rssByTenth.map((b) => round(b / 2 ** 20)),
   };
@@ -191,6 +223,27 @@ try {
   }
   const machine = `${cpus().length} cores ${cpus()[0]?.model ?? ""}, ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(JSON.stringify({ date: new Date().toISOString(), machine, results }, null, 2));
+  // For `npm run bench`: the largest size's figures under the keys of latest.json.
+  const big = results.at(-1)!;
+  await mkdir("bench/results", { recursive: true });
+  await writeFile(
+    "bench/results/import.json",
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        rows: big.rows,
+        importRowsPerSec: big.rowsPerSecond,
+        rawBatchWritePerSec: big.rawBatchWriteItemsPerSecond,
+        importEfficiency: big.importEfficiency,
+        peakRssMb: big.peakRssMB,
+        readUnitsPerRow: big.readUnitsPerRow,
+        writeUnitsPerRow: big.writeUnitsPerRow,
+        results,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 } finally {
   clearInterval(sampler);
   await local.stop();
