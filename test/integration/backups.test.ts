@@ -44,6 +44,10 @@ import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { s3 } from "../../shared/storage/client.ts";
 import { aCaller, aCustomerInput } from "../support/builders.ts";
 
+// A tenant's backup scans the whole table (every tenant's items, filtered): in the full suite the shared DynamoDB Local
+// table holds every other test file's data too, so these tests take far longer than alone.
+vi.setConfig({ testTimeout: 180_000 });
+
 const PLENTY = 60_000;
 let seq = 0;
 
