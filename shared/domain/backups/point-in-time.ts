@@ -11,7 +11,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from "../../http/err
 import { AUDIT_CHAINS, type AuditEntry, auditOfChildren, auditPut, queryAudit } from "../audit/audit.ts";
 import { reclassify } from "../classification/service.ts";
 import { customerKeys } from "../customers/keys.ts";
-import { type CustomerItem, getCustomerItem, toCustomer } from "../customers/repository.ts";
+import { type CustomerItem, getCustomerItem, readCollection, toCustomer } from "../customers/repository.ts";
 import type { OrderRecord } from "../orders/present.ts";
 import { cellUpdates, keysOf, type RollupKeys } from "../orders/rollups.ts";
 import { type Customer, CustomerPatchSchema } from "../customers/schemas.ts";
@@ -25,7 +25,6 @@ import {
   type BackupItem,
   type ChildKind,
   childWrite,
-  customerCollection,
   getObjectBytes,
   listBackupItems,
   profileDerived,
@@ -298,7 +297,7 @@ async function restoreChildren(
   const entries = (await auditOfChildren(tenant, id, from)).sort(byTime);
   const { target, versions } = childrenAt(base, entries, when);
   const live = new Map<string, { kind: ChildKind; image: Image }>();
-  for (const it of await customerCollection(tenant, id)) {
+  for (const it of await readCollection(tenant, id)) {
     if (isChild(it.entity)) live.set(it.id as string, { kind: it.entity, image: withoutKeys(it) });
   }
 

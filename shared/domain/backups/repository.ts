@@ -328,26 +328,6 @@ export async function deleteBackupObjects(tenant: string, id: string): Promise<v
 
 // ---- one customer's children (point-in-time restore) --------------------------------------------------------------
 
-/** Every item of one customer's collection below the search tokens (profile, contacts, orders, interactions...). */
-export async function customerCollection(tenant: string, customerId: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "PK = :pk AND SK < :end",
-        ExpressionAttributeValues: { ":pk": customerKeys.pk(tenant, customerId), ":end": customerKeys.collectionEnd() },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
-
 /** The children a customer's point-in-time restore rewinds, with the sort key each lives under. */
 export const CHILD_SK = {
   contact: (id: string) => customerKeys.contactSk(id),
