@@ -3,7 +3,6 @@
 // drill and names the chunk; a backup killed mid-way (an invocation that dies, one that runs out of time) resumes and
 // still holds every item exactly once; retention; tenant isolation and admin-only access.
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import type { Context, SQSEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker, RUNNERS } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
@@ -43,46 +42,11 @@ import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { s3 } from "../../shared/storage/client.ts";
 import { aCaller, aCustomerInput } from "../support/builders.ts";
+import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 // A tenant's backup scans the whole table (every tenant's items, filtered): in the full suite the shared DynamoDB Local
 // table holds every other test file's data too, so these tests take far longer than alone.
 vi.setConfig({ testTimeout: 180_000 });
-
-const PLENTY = 60_000;
-let seq = 0;
-
-function sqsEvent(msg: JobMessage, receiveCount = 1): SQSEvent {
-  const messageId = `m-${++seq}`;
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
-function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
-  let n = 0;
-  return {
-    awsRequestId: `req-${++seq}`,
-    functionName: "jobs-worker",
-    getRemainingTimeInMillis: () => remaining(++n),
-  } as Context;
-}
 
 /** Small pages and chunks, so a few dozen customers make many rounds and chunks. */
 const SMALL = { segments: 3, pageLimit: 10, chunkItems: 3 };

@@ -1,7 +1,6 @@
 // Handover jobs against DynamoDB Local: the jobs worker handler called directly with hand-made SQS events and a fake
 // Lambda context; interrupted runs (time running low, a crash, a dead lease holder) resumed by the continuation or the
 // same message again; concurrent deliveries; customers edited or reassigned while the job runs.
-import type { Context, SQSEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
@@ -15,6 +14,7 @@ import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import { countCustomersOf, startHandover } from "../../shared/domain/org/handover.ts";
 import { createDepartment, putUser } from "../../shared/domain/org/service.ts";
 import { aCaller, aCustomerInput } from "../support/builders.ts";
+import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 /** Lets a test act in the window between the worker reading a customer and writing its move. */
 const hooks = vi.hoisted(() => ({
@@ -35,41 +35,6 @@ vi.mock("../../shared/domain/customers/repository.ts", async (importOriginal) =>
 const A = "u-alice";
 const B = "u-bob";
 const C = "u-carol";
-const PLENTY = 60_000;
-
-let messageSeq = 0;
-function sqsEvent(msg: JobMessage, receiveCount = 1, messageId = `m-${++messageSeq}`): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
-/** A Lambda context whose remaining time is whatever `remaining(n)` says on its n-th reading (from 1). */
-function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
-  let n = 0;
-  return {
-    awsRequestId: `req-${++messageSeq}`,
-    functionName: "jobs-worker",
-    getRemainingTimeInMillis: () => remaining(++n),
-  } as Context;
-}
 
 /** The worker with continuations captured instead of sent, and the first message of a new handover. */
 async function setUp(count: number, opts: { admin?: Caller } = {}) {

@@ -2,7 +2,6 @@
 // and a fake Lambda context, on files put into the uploads bucket (under a prefix no notification watches, so the
 // shared local runtime's own workers stay out of it). Counts, the error report, repeated files and events, runs
 // that pause or crash mid-file, and bad files.
-import type { Context, SQSEvent } from "aws-lambda";
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
@@ -24,6 +23,7 @@ import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
+import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 /**
  * Lets a test make the n-th group write of an import chunk (or its search-index write) fail, as a worker killed
@@ -48,36 +48,7 @@ vi.mock("../../shared/domain/imports/repository.ts", async (importOriginal) => {
   };
 });
 
-const PLENTY = 60_000;
 let seq = 0;
-
-function sqsEvent(msg: JobMessage, receiveCount = 1, messageId = `m-${++seq}`): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
-function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
-  let n = 0;
-  return { awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
-}
 
 type Options = Partial<Pick<ImportParams, "entity" | "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
 

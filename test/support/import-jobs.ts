@@ -1,7 +1,6 @@
 // Import job helpers for integration tests: a file put into the uploads bucket and its job created as the upload's S3
 // event would, the jobs worker handler called with hand-made SQS events and a fake Lambda context, a GBK encoder
 // (what Excel saves on Chinese Windows) and a minimal XLSX writer with text and number cells.
-import type { Context, SQSEvent } from "aws-lambda";
 import { strToU8, zipSync } from "fflate";
 import { expect } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
@@ -12,36 +11,9 @@ import { putObject } from "../../shared/domain/imports/storage.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 
-export const PLENTY = 60_000;
 let seq = 0;
-
-export function sqsEvent(msg: JobMessage, receiveCount = 1, messageId = `m-${++seq}`): SQSEvent {
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
-export function fakeContext(remaining: (n: number) => number = () => PLENTY): Context {
-  let n = 0;
-  return { awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
-}
+import { fakeContext, sqsEvent } from "./job-events.ts";
+export { fakeContext, PLENTY, sqsEvent } from "./job-events.ts";
 
 export type ImportOptions = Partial<Pick<ImportParams, "entity" | "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
 
