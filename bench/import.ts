@@ -32,6 +32,8 @@ const { ddb, dynamo } = await import("../shared/db/client.ts");
 
 /** Capacity the import's own requests consume (ReturnConsumedCapacity), read and write apart, while `meter.on`. */
 const meter = { on: false, read: 0, write: 0 };
+/** Requests and summed latency per command while `meter.on` (printed to stderr: where an import spends its time). */
+const byCommand = new Map<string, { calls: number; ms: number; units: number }>();
 const READS = new Set([
   "GetItemCommand",
   "QueryCommand",
@@ -42,12 +44,19 @@ const READS = new Set([
 dynamo.middlewareStack.add(
   (next, context) => async (args) => {
     if (meter.on) (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
+    const started = performance.now();
     const out = await next(args);
     if (meter.on) {
+      const name = context.commandName ?? "?";
+      const c = byCommand.get(name) ?? { calls: 0, ms: 0, units: 0 };
+      c.calls++;
+      c.ms += performance.now() - started;
+      byCommand.set(name, c);
       const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
       let units = 0;
       for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
         units += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
+      c.units += units;
       if (READS.has(context.commandName ?? "")) meter.read += units;
       else meter.write += units;
     }
@@ -173,6 +182,7 @@ async function benchOne(rows: number) {
   const rssByTenth: number[] = [];
   meter.read = 0;
   meter.write = 0;
+  byCommand.clear();
   meter.on = true;
   const t0 = performance.now();
   let invocations = 0;
@@ -193,6 +203,11 @@ async function benchOne(rows: number) {
   }
   const seconds = (performance.now() - t0) / 1000;
   meter.on = false;
+  for (const [name, c] of [...byCommand].sort((a, b) => b[1].ms - a[1].ms)) {
+    process.stderr.write(
+      `  ${name}: ${c.calls} calls, ${round(c.ms / 1000)} s summed latency, ${round(c.units)} capacity units\n`,
+    );
+  }
   const done = await getJobItem(tenant, job.id);
   if (done?.status !== "succeeded") throw new Error(`import ended ${done?.status}: ${done?.failureReason ?? ""}`);
   const rowsPerSecond = rows / seconds;

@@ -46,38 +46,72 @@ export const runClassify: JobRunner = async (run) => {
 
 /** Reconciles one page of customers; resolves the page's counts (`changed`, `unchanged`) for the cursor's write. */
 async function classifyPage(run: JobRun, config: ClassConfig, ids: string[]): Promise<Record<string, number>> {
-  const counts = { changed: 0, unchanged: 0 };
   const now = Date.now();
-  const at = new Date(now).toISOString();
   const profiles = await batchGetProfiles(run.tenant, ids, true);
-  const planned: GroupEntry[] = [];
+  const counts = { changed: 0, unchanged: 0 };
+  const rest: CustomerItem[] = [];
   for (const id of ids) {
     const item = profiles.get(id);
-    if (!item || item.deletedAt) {
-      counts.unchanged++;
-    } else if (dueForDormancy(item, config.schemes, now)) {
+    if (item && !item.deletedAt && dueForDormancy(item, config.schemes, now)) {
       const outcome = await makeDormant(run, config, item, now); // rare: usually counted by its own outcome marker
       if (outcome) counts[outcome]++;
-    } else {
-      const plan = planReconcile(item, config.schemes, config.model, now);
-      if (plan) {
-        plan.snapshot.job = run.job.id;
-        planned.push({ customerId: id, plan });
-      } else if ((item.cls as ClassSnapshot | undefined)?.job === run.job.id) counts.changed++;
-      else counts.unchanged++;
-    }
+    } else if (item) rest.push(item);
+    else counts.unchanged++;
   }
-  const groups = groupReconciles(run.tenant, planned, at);
+  const more = await reconcileProfiles(run.tenant, config, rest, { now, job: run.job.id });
+  return { changed: counts.changed + more.changed, unchanged: counts.unchanged + more.unchanged };
+}
+
+/**
+ * Reconciles many customers at once, as {@link reconcileCustomer} does one: their profiles read with one strongly
+ * consistent BatchGetItem per hundred, the changed ones written in group transactions (each profile conditional on
+ * the snapshot its plan was made from, the cells' moves summed). A group whose snapshot moved on (a concurrent edit)
+ * falls back to one customer at a time from a fresh read. The import's reclassification after each chunk.
+ */
+export async function reconcileMany(
+  tenant: string,
+  ids: string[],
+  opts: { job?: string; config?: ClassConfig } = {},
+): Promise<{ changed: number; unchanged: number }> {
+  const config = opts.config ?? (await configOf(tenant, true));
+  const profiles = await batchGetProfiles(tenant, [...new Set(ids)], true);
+  const out = await reconcileProfiles(tenant, config, [...profiles.values()], { now: Date.now(), job: opts.job });
+  return { changed: out.changed, unchanged: out.unchanged + (new Set(ids).size - profiles.size) };
+}
+
+/** Plans the profiles (read consistently just before) and writes the changed ones in groups; resolves the counts. */
+async function reconcileProfiles(
+  tenant: string,
+  config: ClassConfig,
+  items: CustomerItem[],
+  opts: { now: number; job?: string },
+): Promise<{ changed: number; unchanged: number }> {
+  const counts = { changed: 0, unchanged: 0 };
+  const at = new Date(opts.now).toISOString();
+  const planned: GroupEntry[] = [];
+  for (const item of items) {
+    if (item.deletedAt) {
+      counts.unchanged++;
+      continue;
+    }
+    const plan = planReconcile(item, config.schemes, config.model, opts.now);
+    if (plan) {
+      if (opts.job !== undefined) plan.snapshot.job = opts.job;
+      planned.push({ customerId: item.id, plan });
+    } else if (opts.job !== undefined && (item.cls as ClassSnapshot | undefined)?.job === opts.job) counts.changed++;
+    else counts.unchanged++;
+  }
+  const groups = groupReconciles(tenant, planned, at);
   const lane = async () => {
     for (let group = groups.shift(); group; group = groups.shift()) {
       try {
-        await writeReconcileGroup(run.tenant, group, at);
+        await writeReconcileGroup(tenant, group, at);
         counts.changed += group.length;
       } catch (err) {
         // A snapshot moved on (a concurrent edit) or the group kept conflicting: one by one, each from a fresh read.
         if (!(err instanceof StaleSnapshotError) && (err as { status?: number }).status !== 409) throw err;
         for (const e of group) {
-          const outcome = await reconcileCustomer(run.tenant, e.customerId, { config, now, job: run.job.id });
+          const outcome = await reconcileCustomer(tenant, e.customerId, { config, now: opts.now, job: opts.job });
           counts[outcome === "changed" ? "changed" : "unchanged"]++;
         }
       }

@@ -2,8 +2,8 @@
 // is reclassified right away, as the API reclassifies after its writes, so category lists and distributions show an
 // import as soon as its job ends. Runs before the chunk's checkpoint: a crash here repeats the chunk, whose writes
 // find their import marks and name the same customers again, and reclassifying is itself idempotent.
-import { reconcileCustomer } from "../classification/service.ts";
-import { type ChunkContext, pool, type RowResult, WRITE_CONCURRENCY } from "./customer-import.ts";
+import { reconcileMany } from "../classification/recompute.ts";
+import type { ChunkContext, RowResult } from "./customer-import.ts";
 
 /** Reclassifies the customers of the chunk's inserted and updated rows (nothing for a dry run or contacts). */
 export async function reclassifyWritten(ctx: ChunkContext, results: readonly RowResult[]): Promise<number> {
@@ -13,6 +13,7 @@ export async function reclassifyWritten(ctx: ChunkContext, results: readonly Row
     if ((r.outcome === "inserted" || r.outcome === "updated") && r.customerId) ids.add(r.customerId);
   }
   // Unlike the API's `reclassify`, a failure is not swallowed: the chunk is repeated rather than left unclassified.
-  await pool([...ids], WRITE_CONCURRENCY, async (id) => void (await reconcileCustomer(ctx.tenant, id)));
+  // All of the chunk's customers at once: a consistent BatchGetItem per hundred and a few group transactions.
+  await reconcileMany(ctx.tenant, [...ids]);
   return ids.size;
 }
