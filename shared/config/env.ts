@@ -22,6 +22,11 @@ const EnvSchema = z
       }),
     /** How many shards the tenant-wide list indexes spread over (fixed per deployment: changing it needs a re-index). */
     LIST_SHARDS: z.coerce.number().int().min(1).max(64).default(8),
+    /**
+     * How long (ms) a function instance reuses a viewer's user and department records for paths whose data read is a
+     * Query (list, search, 360). Writes through this instance clear it at once; 0 reads them on every request.
+     */
+    VIEWER_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
     /** Customers a bulk classification job reads per page (one BatchGetItem) and saves its cursor after. */
     CLASSIFY_PAGE_SIZE: z.coerce.number().int().min(1).max(100).default(100),
     /** Secret that signs pagination cursors so a client cannot forge a key into another tenant. */

@@ -12,3 +12,7 @@ for (const name of [
 ]) {
   delete process.env[name];
 }
+
+// Mocked records change from one test to the next: unit tests read them on every call unless a test turns the
+// viewer cache on itself (test/unit/domain/viewer-cache.test.ts).
+process.env.VIEWER_CACHE_MS = "0";

@@ -6,6 +6,7 @@ import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { orgKeys as K } from "./keys.ts";
 import type { Department, User } from "./schemas.ts";
+import { invalidateViewers } from "./viewer-cache.ts";
 
 const table = () => env.TABLE_NAME;
 const strip = <T>(item: Record<string, unknown>): T => {
@@ -46,30 +47,35 @@ export async function putDepartment(
   expectedVersion: number | undefined,
   extras: GuardedItem[],
 ): Promise<void> {
-  await transact([
-    {
-      item: {
-        Put: {
-          TableName: table(),
-          Item: {
-            PK: K.deptPk(tenant, d.id),
-            SK: K.deptSk(),
-            entity: "department",
-            GSI1PK: K.deptListPk(tenant),
-            GSI1SK: d.path,
-            ...d,
+  // The cache is cleared whatever the outcome (a timed-out transaction may still have committed).
+  try {
+    await transact([
+      {
+        item: {
+          Put: {
+            TableName: table(),
+            Item: {
+              PK: K.deptPk(tenant, d.id),
+              SK: K.deptSk(),
+              entity: "department",
+              GSI1PK: K.deptListPk(tenant),
+              GSI1SK: d.path,
+              ...d,
+            },
+            ConditionExpression: expectedVersion === undefined ? "attribute_not_exists(PK)" : "version = :v",
+            ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ":v": expectedVersion },
           },
-          ConditionExpression: expectedVersion === undefined ? "attribute_not_exists(PK)" : "version = :v",
-          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ":v": expectedVersion },
         },
+        onConditionFailed: () =>
+          expectedVersion === undefined
+            ? new ConflictError(`department ${d.id} already exists`, [{ path: "id", message: "already exists" }])
+            : new ConflictError(`department ${d.id} was changed meanwhile; read it again`),
       },
-      onConditionFailed: () =>
-        expectedVersion === undefined
-          ? new ConflictError(`department ${d.id} already exists`, [{ path: "id", message: "already exists" }])
-          : new ConflictError(`department ${d.id} was changed meanwhile; read it again`),
-    },
-    ...extras,
-  ]);
+      ...extras,
+    ]);
+  } finally {
+    invalidateViewers();
+  }
 }
 
 export async function getUserRecord(tenant: string, id: string): Promise<User | undefined> {
@@ -122,25 +128,30 @@ export async function putUserRecord(
   expectedVersion: number,
   extras: GuardedItem[],
 ): Promise<void> {
-  await transact([
-    {
-      item: {
-        Put: {
-          TableName: table(),
-          Item: {
-            PK: K.userPk(tenant, u.id),
-            SK: K.userSk(),
-            entity: "user",
-            GSI1PK: K.userListPk(tenant),
-            GSI1SK: `${u.deptPath}#${u.id}`,
-            ...u,
+  // The cache is cleared whatever the outcome (a timed-out transaction may still have committed).
+  try {
+    await transact([
+      {
+        item: {
+          Put: {
+            TableName: table(),
+            Item: {
+              PK: K.userPk(tenant, u.id),
+              SK: K.userSk(),
+              entity: "user",
+              GSI1PK: K.userListPk(tenant),
+              GSI1SK: `${u.deptPath}#${u.id}`,
+              ...u,
+            },
+            ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
+            ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
           },
-          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
         },
+        onConditionFailed: () => new ConflictError(`user ${u.id} was changed meanwhile; read it again`),
       },
-      onConditionFailed: () => new ConflictError(`user ${u.id} was changed meanwhile; read it again`),
-    },
-    ...extras,
-  ]);
+      ...extras,
+    ]);
+  } finally {
+    invalidateViewers();
+  }
 }

@@ -1,11 +1,14 @@
-// The viewer: the caller with the data scope and permissions in force right now, read from the user's record on
-// every request (so moving a user to another department changes what they see at once).
+// The viewer: the caller with the data scope and permissions in force, from the user's record (so moving a user to
+// another department changes what they see). A read of one record takes the record with the viewer's in one request;
+// other paths use the records read within VIEWER_CACHE_MS on this instance (viewer-cache.ts), cleared by any write
+// of a user or department here.
 import type { Caller } from "../../auth/claims.ts";
 import { type DataScope, type Permissions, permissionsOf } from "../../auth/permissions.ts";
 import { ForbiddenError } from "../../http/errors.ts";
 import type { Condition } from "../customers/filters.ts";
 import { childPath } from "./keys.ts";
 import { getUserAndDepartment } from "./repository.ts";
+import { cachedViewerRecords, storeViewerRecords, viewerCacheGeneration } from "./viewer-cache.ts";
 
 export interface Viewer extends Caller {
   deptId: string | undefined;
@@ -28,6 +31,8 @@ export interface Owned {
  * `own` when the user has none.
  */
 export async function resolveViewer(caller: Caller): Promise<Viewer> {
+  const hit = cachedViewerRecords(caller.tenant, caller.userId, caller.dept);
+  if (hit) return viewerOf(caller, hit.user, hit.dept);
   return (await resolveViewerWith(caller, [])).viewer;
 }
 
@@ -39,7 +44,9 @@ export async function resolveViewerWith(
   caller: Caller,
   keys: { PK: string; SK: string }[],
 ): Promise<{ viewer: Viewer; items: Record<string, unknown>[] }> {
+  const generation = viewerCacheGeneration();
   const { user, dept, also } = await getUserAndDepartment(caller.tenant, caller.userId, caller.dept, keys);
+  storeViewerRecords(caller.tenant, caller.userId, caller.dept, { user, dept }, generation);
   return { viewer: viewerOf(caller, user, dept), items: also };
 }
 
