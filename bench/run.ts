@@ -57,6 +57,8 @@ const bundles = read("bench/results/bundles.json");
 const api = read("bench/results/api.json");
 const recompute = read("bench/results/recompute.json");
 const imports = read("bench/results/import.json");
+/** The memory of the biggest file, from a dry run (BENCH_IMPORT_DRY_RUN=1 bench/import.ts), when one was made. */
+const dryRun = read("bench/results/import-dry-run.json");
 
 const figures = (bundles?.figures ?? []) as { name: string; kind: string; kb: number; loadMs: number }[];
 const apiFigures = figures.filter((f) => f.kind === "api");
@@ -73,6 +75,9 @@ const latest = {
   rawBatchWritePerSec: imports?.rawBatchWritePerSec,
   importEfficiency: imports?.importEfficiency,
   importRows: imports?.rows,
+  importItemsWrittenPerRow: imports?.itemsWrittenPerRow,
+  importItemsPerSec: imports?.importItemsPerSec,
+  importItemEfficiency: imports?.importItemEfficiency,
   recomputePerSec: recompute?.recomputePerSec,
   rawScanBatchWritePerSec: recompute?.rawScanBatchWritePerSec,
   recomputeEfficiency: recompute?.recomputeEfficiency,
@@ -84,6 +89,15 @@ const latest = {
   bundleKb: Object.fromEntries(figures.map((f) => [f.name, f.kb])),
   moduleLoadMs: Object.fromEntries(figures.map((f) => [f.name, f.loadMs])),
   peakRssMb: imports?.peakRssMb,
+  dryRunImport: dryRun
+    ? {
+        at: dryRun.at,
+        rows: dryRun.rows,
+        rowsPerSec: dryRun.importRowsPerSec,
+        peakRssMb: dryRun.peakRssMb,
+        rssAtEachTenthMb: dryRun.results?.at(-1)?.rssAtEachTenthMB,
+      }
+    : undefined,
   targets: {
     importEfficiency: { target: 0.8, met: (imports?.importEfficiency ?? 0) >= 0.8 },
     recomputeEfficiency: { target: 0.8, met: (recompute?.recomputeEfficiency ?? 0) >= 0.8 },
@@ -110,6 +124,11 @@ console.log("| --- | --- | --- |");
 line("import rows/s", latest.importRowsPerSec, `raw BatchWriteItem ${latest.rawBatchWritePerSec ?? "?"} items/s`);
 line("importEfficiency", latest.importEfficiency, "target >= 0.8");
 line(
+  "import items written/s",
+  latest.importItemsPerSec,
+  `${latest.importItemsWrittenPerRow ?? "?"} items a row; per item vs raw: ${latest.importItemEfficiency ?? "?"}`,
+);
+line(
   "recompute customers/s",
   latest.recomputePerSec,
   `raw scan + batch write ${latest.rawScanBatchWritePerSec ?? "?"}/s`,
@@ -124,6 +143,14 @@ line(
   `target <= ${BUNDLE_TARGET_KB}`,
 );
 line("import peak RSS MB", latest.peakRssMb, "flat for 1M rows");
+if (latest.dryRunImport) {
+  const d = latest.dryRunImport;
+  line(
+    `dry-run import of ${d.rows} rows: peak RSS MB`,
+    d.peakRssMb,
+    `at each tenth: ${(d.rssAtEachTenthMb ?? []).join(", ")}`,
+  );
+}
 if (latest.costs) {
   console.log(`\nestimated USD per million (prices of ${PRICES.checked}, ${PRICES.region}):\n`);
   console.log("| what | DynamoDB | Lambda | API Gateway | total |");
