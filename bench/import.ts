@@ -35,16 +35,6 @@ const { ddb, dynamo } = await import("../shared/db/client.ts");
 
 /** Capacity the import's own requests consume (ReturnConsumedCapacity), read and write apart, while `meter.on`. */
 const meter = { on: false, read: 0, write: 0, items: 0 };
-/** Items one write request puts, updates or deletes (a transaction's condition checks excluded). */
-function itemsWritten(command: string, input: Record<string, unknown>): number {
-  if (command === "TransactWriteItemsCommand") {
-    return (input.TransactItems as Record<string, unknown>[]).filter((t) => !t.ConditionCheck).length;
-  }
-  if (command === "BatchWriteItemCommand") {
-    return Object.values(input.RequestItems as Record<string, unknown[]>).reduce((n, l) => n + l.length, 0);
-  }
-  return ["PutItemCommand", "UpdateItemCommand", "DeleteItemCommand"].includes(command) ? 1 : 0;
-}
 /** Requests and summed latency per command while `meter.on` (printed to stderr: where an import spends its time). */
 const byCommand = new Map<string, { calls: number; ms: number; units: number }>();
 const READS = new Set([
@@ -79,6 +69,7 @@ dynamo.middlewareStack.add(
   { step: "initialize", name: "benchMeter" },
 );
 const { BatchWriteCommand } = await import("@aws-sdk/lib-dynamodb");
+const { itemsWritten } = await import("./written.ts");
 const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
 const { jobsWorker } = await import("../functions/workers/jobs-worker.ts");
 const { createListedJob } = await import("../shared/domain/imports/service.ts");

@@ -82,6 +82,7 @@ const latest = {
   rawScanBatchWritePerSec: recompute?.rawScanBatchWritePerSec,
   recomputeEfficiency: recompute?.recomputeEfficiency,
   recomputeCustomers: recompute?.customers,
+  recomputeItemEfficiency: recompute?.recomputeItemEfficiency,
   apiP50Ms: api?.apiP50Ms,
   apiP99Ms: api?.apiP99Ms,
   apiOverheadP50Ms: api?.apiOverheadP50Ms,
@@ -134,6 +135,7 @@ line(
   `raw scan + batch write ${latest.rawScanBatchWritePerSec ?? "?"}/s`,
 );
 line("recomputeEfficiency", latest.recomputeEfficiency, "target >= 0.8");
+line("recompute per item written vs raw", latest.recomputeItemEfficiency, "items written/s over raw items/s");
 line("API get p50 / p99 ms", api ? `${latest.apiP50Ms} / ${latest.apiP99Ms}` : undefined, "");
 line("apiOverheadP50Ms", latest.apiOverheadP50Ms, "API get minus bare GetItem");
 for (const [k, v] of Object.entries(latest.requestsPerCall ?? {})) line(`DynamoDB requests: ${k}`, v, "");
