@@ -25,6 +25,10 @@ import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import { actOnOrder } from "../../shared/domain/orders/service.ts";
 import { parseFen } from "../../shared/domain/money.ts";
+import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { env } from "../../shared/config/env.ts";
+import { ddb } from "../../shared/db/client.ts";
+import { customerKeys } from "../../shared/domain/customers/keys.ts";
 import { aCaller } from "../support/builders.ts";
 import { newCustomer, newOrder, retrying } from "../support/orders.ts";
 
@@ -110,6 +114,54 @@ describe("built-in schemes", () => {
       "new",
       "returning",
     ]);
+  });
+
+  it("records a change of many schemes as one history item, and still reads history items of one scheme each", async () => {
+    const caller = aCaller();
+    const c = await newCustomer(caller, { industry: "machinery", region: "330106" });
+    const pk = customerKeys.pk(caller.tenant, c.id);
+    const stored = async () =>
+      (
+        await ddb.send(
+          new QueryCommand({
+            TableName: env.TABLE_NAME,
+            KeyConditionExpression: "PK = :pk AND begins_with(SK, :h)",
+            ExpressionAttributeValues: { ":pk": pk, ":h": "~CH#" },
+            ConsistentRead: true,
+          }),
+        )
+      ).Items ?? [];
+    // Entering all seven built-in schemes is one item.
+    const first = await stored();
+    expect(first).toHaveLength(1);
+    expect(Object.keys(first[0]!.changes as object).sort()).toEqual(
+      ["credit", "frequency", "industry", "loyalty", "region", "size", "type"].sort(),
+    );
+    // A history item in the form written before (one per scheme) is read with the new ones, in time order.
+    await ddb.send(
+      new PutCommand({
+        TableName: env.TABLE_NAME,
+        Item: {
+          PK: pk,
+          SK: "~CH#industry#2000-01-01T00:00:00.000Z",
+          entity: "class-change",
+          schemeId: "industry",
+          from: null,
+          to: "textiles",
+          at: "2000-01-01T00:00:00.000Z",
+        },
+      }),
+    );
+    await patchCustomer(caller, c.id, CustomerPatchSchema.parse({ industry: "chemicals" }), c.version);
+    expect(await stored()).toHaveLength(3);
+    const now = await categoriesAt(caller, c.id);
+    expect(now.history.filter((h) => h.schemeId === "industry").map((h) => [h.from, h.to])).toEqual([
+      [null, "textiles"],
+      [null, "machinery"],
+      ["machinery", "chemicals"],
+    ]);
+    expect((await categoriesAt(caller, c.id, "2001-01-01T00:00:00.000Z")).categories).toEqual({ industry: "textiles" });
+    expect(now.categories).toMatchObject({ industry: "chemicals", region: "33", size: "small" });
   });
 
   it("keep categories and distribution exact under parallel approvals on one customer", async () => {

@@ -11,14 +11,15 @@ import { aCaller } from "../support/builders.ts";
 import { anImport, fakeContext, runToEnd, sqsEvent } from "../support/import-jobs.ts";
 
 /** Lets a test make the reclassification after a chunk fail, as a throttled table or a killed worker would. */
+// (The import reclassifies a chunk's customers in group transactions: the hook runs before each group's write.)
 const hooks = vi.hoisted(() => ({ beforeReconcile: undefined as undefined | (() => void) }));
-vi.mock("../../shared/domain/classification/service.ts", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../shared/domain/classification/service.ts")>();
+vi.mock("../../shared/domain/classification/repository.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../shared/domain/classification/repository.ts")>();
   return {
     ...real,
-    reconcileCustomer: async (...args: Parameters<typeof real.reconcileCustomer>) => {
+    writeReconcileGroup: async (...args: Parameters<typeof real.writeReconcileGroup>) => {
       hooks.beforeReconcile?.();
-      return real.reconcileCustomer(...args);
+      return real.writeReconcileGroup(...args);
     },
   };
 });
@@ -59,7 +60,7 @@ describe("classification of imported customers", () => {
     const imp = await anImport(admin, "code,name,industry\nRP-1,甲,制造\nRP-2,乙,制造\nRP-3,丙,化工\n");
     let calls = 0;
     hooks.beforeReconcile = () => {
-      if (++calls === 2) throw new Error("simulated failure while reclassifying");
+      if (++calls === 1) throw new Error("simulated failure while reclassifying");
     };
     expect(await imp.handler(sqsEvent(imp.message, 1, "rc"), fakeContext())).toEqual({
       batchItemFailures: [{ itemIdentifier: "rc" }],

@@ -24,7 +24,12 @@ export const classificationKeys = {
     `T#${tenant}#CATM#${schemeId}#${value}#${shard}`,
   memberSk: (deptPath: string, customerId: string) => `${deptPath}#${customerId}`,
 
-  historySk: (schemeId: string, at: string) => `~CH#${schemeId}#${at}`,
+  /**
+   * One history item per reconcile that changed categories, all its schemes' changes in it (`changes`), keyed by the
+   * time and the snapshot revision it wrote (unique per customer). Items written before were one per scheme
+   * (`~CH#<schemeId>#<at>`, with `schemeId`, `from`, `to`); both sort under the prefix and are read alike.
+   */
+  historySk: (at: string, rev: number) => `~CH#@${at}#${rev}`,
   historyPrefix: () => "~CH#",
 
   /** Distribution cells: count and revenue per scheme, department, owner and category, sharded by customer. */

@@ -219,14 +219,25 @@ export function reconcileWrites(tenant: string, customerId: string, plan: Reconc
             },
           },
     ),
-    ...Object.entries(plan.history).map(([schemeId, [from, to]]): GuardedItem => ({
-      item: {
-        Put: {
-          TableName: table(),
-          Item: { PK: pk, SK: K.historySk(schemeId, at), entity: "class-change", schemeId, from, to, at },
-        },
-      },
-    })),
+    // One item for all the schemes this reconcile changed (a new customer enters every scheme at once).
+    ...(Object.keys(plan.history).length
+      ? [
+          {
+            item: {
+              Put: {
+                TableName: table(),
+                Item: {
+                  PK: pk,
+                  SK: K.historySk(at, plan.snapshot.rev),
+                  entity: "class-change",
+                  changes: plan.history,
+                  at,
+                },
+              },
+            },
+          } satisfies GuardedItem,
+        ]
+      : []),
     // A changed category may change which reminder rules apply: the next reminder tick re-checks the customer.
     ...(Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
   ];
@@ -401,5 +412,16 @@ export async function readHistory(tenant: string, customerId: string): Promise<R
     out.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
-  return out.sort((a, b) => (String(a.at) < String(b.at) ? -1 : 1));
+  // One entry per scheme and change, oldest first, whichever form the item has (one scheme or many changes).
+  const entries = out.flatMap((i): Record<string, unknown>[] =>
+    i.changes && typeof i.changes === "object"
+      ? Object.entries(i.changes as Record<string, [string | null, string]>).map(([schemeId, [from, to]]) => ({
+          schemeId,
+          from,
+          to,
+          at: i.at,
+        }))
+      : [i],
+  );
+  return entries.sort((a, b) => (String(a.at) < String(b.at) ? -1 : String(a.at) > String(b.at) ? 1 : 0));
 }
