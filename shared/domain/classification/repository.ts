@@ -298,7 +298,13 @@ export function groupReconciles(tenant: string, entries: GroupEntry[], at: strin
   let group: GroupEntry[] = [];
   let own = 0;
   let cells = new Set<string>();
-  for (const e of entries) {
+  // Cells are sharded by customer: customers of one shard in one group share their cells (one ADD each, summed), so
+  // the group holds more customers and the table fewer cell updates.
+  const byShard = entries
+    .map((e, i) => ({ e, i, shard: shardOf(e.customerId, shards()) }))
+    .sort((a, b) => a.shard - b.shard || a.i - b.i)
+    .map((x) => x.e);
+  for (const e of byShard) {
     const w = reconcileWrites(tenant, e.customerId, e.plan, at);
     const next = new Set(cells);
     for (const c of w.cells) next.add(`${c.key.PK}\u0000${c.key.SK}`);

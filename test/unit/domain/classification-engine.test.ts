@@ -138,3 +138,30 @@ describe("dormancy", () => {
     expect(dueForDormancy({ ...quiet, stage: "lost" }, withDormancy, NOW)).toBe(false);
   });
 });
+
+describe("groupReconciles", () => {
+  it("groups customers of one shard together, so they share their cells and each group fits one transaction", async () => {
+    const { groupReconciles, reconcileWrites } = await import("../../../shared/domain/classification/repository.ts");
+    const { shardOf } = await import("../../../shared/db/ids.ts");
+    const { MAX_TRANSACTION_ITEMS } = await import("../../../shared/db/transact.ts");
+    const shards = Number(process.env.LIST_SHARDS ?? 8);
+    const at = new Date(NOW).toISOString();
+    const entries = Array.from({ length: 120 }, (_, i) => {
+      const id = `01JCUSTOMER${String(i).padStart(15, "0")}`;
+      return { customerId: id, plan: planReconcile(aCustomer({ id }), BUILT_IN_SCHEMES, DEFAULT_VALUE_MODEL, NOW)! };
+    });
+    expect(new Set(entries.map((e) => shardOf(e.customerId, shards))).size).toBeGreaterThan(4);
+    const groups = groupReconciles("acme", entries, at);
+    // Everyone once, and every group within one transaction (its own items plus one ADD per distinct cell).
+    expect(groups.flat().map((e) => e.customerId).sort()).toEqual(entries.map((e) => e.customerId).sort());
+    for (const g of groups) {
+      const writes = g.map((e) => reconcileWrites("acme", e.customerId, e.plan, at));
+      const cells = new Set(writes.flatMap((w) => w.cells.map((c) => `${c.key.PK}|${c.key.SK}`)));
+      expect(writes.reduce((n, w) => n + w.own.length, 0) + cells.size).toBeLessThanOrEqual(MAX_TRANSACTION_ITEMS);
+    }
+    // A group spans one shard, except where one shard's customers end and the next one's begin.
+    const spans = groups.map((g) => new Set(g.map((e) => shardOf(e.customerId, shards))).size);
+    expect(spans.filter((n) => n > 1).length).toBeLessThan(shards);
+    expect(Math.max(...spans)).toBeLessThanOrEqual(2);
+  });
+});
