@@ -153,7 +153,12 @@ describe("groupReconciles", () => {
     expect(new Set(entries.map((e) => shardOf(e.customerId, shards))).size).toBeGreaterThan(4);
     const groups = groupReconciles("acme", entries, at);
     // Everyone once, and every group within one transaction (its own items plus one ADD per distinct cell).
-    expect(groups.flat().map((e) => e.customerId).sort()).toEqual(entries.map((e) => e.customerId).sort());
+    expect(
+      groups
+        .flat()
+        .map((e) => e.customerId)
+        .sort(),
+    ).toEqual(entries.map((e) => e.customerId).sort());
     for (const g of groups) {
       const writes = g.map((e) => reconcileWrites("acme", e.customerId, e.plan, at));
       const cells = new Set(writes.flatMap((w) => w.cells.map((c) => `${c.key.PK}|${c.key.SK}`)));
