@@ -1,7 +1,8 @@
 // The bulk recompute job ("classify", started by apply): pages through the tenant's customers and reconciles each
 // one (all active schemes, value score, cells, membership, history), and turns customers dormant whose categories'
 // dormancy threshold has passed.
-// - A page's profiles are read with one strongly consistent BatchGetItem; the customers that changed are written in
+// - A page is the next ids of one list shard (the index read for ids only, shards one after the other: no merge);
+//   its profiles are read with one strongly consistent BatchGetItem; the customers that changed are written in
 //   groups, each group one transaction (every profile conditional on the snapshot its plan was made from, the cells'
 //   moves summed), so a page costs a few requests instead of several per customer.
 // - Resumable: the cursor is saved after every page, with the page's counts in the same write, so a page repeated
@@ -12,7 +13,7 @@
 import { env } from "../../config/env.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
 import { auditPut } from "../audit/audit.ts";
-import { batchGetProfiles, type CustomerItem, listAll, toCustomer, updateCustomer } from "../customers/repository.ts";
+import { batchGetProfiles, type CustomerItem, pageLiveIds, toCustomer, updateCustomer } from "../customers/repository.ts";
 import type { JobRun, JobRunner } from "../jobs/runner.ts";
 import { type ClassSnapshot, dueForDormancy, planReconcile } from "./engine.ts";
 import {
@@ -31,12 +32,8 @@ export const runClassify: JobRunner = async (run) => {
   const config = await configOf(run.tenant, true);
   let cursor = run.job.cursor as ShardCursor | "done" | null | undefined;
   while (cursor !== "done") {
-    const page = await listAll(run.tenant, [], env.CLASSIFY_PAGE_SIZE, cursor ?? undefined, false);
-    const counts = await classifyPage(
-      run,
-      config,
-      page.items.map((i) => i.id),
-    );
+    const page = await pageLiveIds(run.tenant, env.CLASSIFY_PAGE_SIZE, cursor ?? undefined);
+    const counts = await classifyPage(run, config, page.ids);
     cursor = (page.state as ShardCursor | undefined) ?? "done";
     await run.saveCursor(cursor, counts);
     if (cursor !== "done" && run.timeIsShort()) return "paused";

@@ -358,6 +358,40 @@ export async function listAll(
   return { items: res.items as CustomerItem[], state: res.state };
 }
 
+/**
+ * Ids of the tenant's live customers for a job that visits every one (a bulk recompute), a page at a time: one list
+ * shard after the other, in no particular order, reading only the ids from the index (the job reads the profiles
+ * strongly consistent itself). Unlike {@link listAll} it never merges shards, so a page reads `limit` index rows, not
+ * `limit` per shard. The cursor has the same shape: `"done"`, or where each shard continues.
+ */
+export async function pageLiveIds(
+  tenant: string,
+  limit: number,
+  state: ShardCursor | undefined,
+): Promise<{ ids: string[]; state?: ShardCursor }> {
+  const cursor: ShardCursor = state ?? Array.from({ length: shards() }, () => null);
+  const shard = cursor.findIndex((c) => c !== "done");
+  if (shard < 0) return { ids: [] };
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: "GSI1",
+      KeyConditionExpression: "GSI1PK = :pk",
+      ExpressionAttributeValues: { ":pk": K.listPk(tenant, shard) },
+      ExpressionAttributeNames: { "#id": "id" },
+      ProjectionExpression: "#id",
+      Limit: limit,
+      ExclusiveStartKey: (cursor[shard] as Record<string, unknown> | null) ?? undefined,
+    }),
+  );
+  const next: ShardCursor = [...cursor];
+  next[shard] = res.LastEvaluatedKey ?? "done";
+  return {
+    ids: (res.Items ?? []).map((i) => i.id as string),
+    state: next.some((c) => c !== "done") ? next : undefined,
+  };
+}
+
 /** Customers of one department (`tree` false) or of a department and all below it, across the scope shards. */
 export async function listByDepartment(
   tenant: string,
