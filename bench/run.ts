@@ -13,7 +13,11 @@ import { BUNDLE_TARGET_KB, measureBundles } from "./bundles.ts";
 import { costTable, PRICES } from "./costs.ts";
 
 const ALL = ["bundles", "api", "recompute", "import"] as const;
-const parts = (process.env.BENCH_PARTS ?? ALL.join(",")).split(",").map((p) => p.trim());
+// BENCH_PARTS=none runs nothing and only rebuilds latest.json and the table from the parts' last results.
+const parts = (process.env.BENCH_PARTS ?? ALL.join(","))
+  .split(",")
+  .map((p) => p.trim())
+  .filter((p) => p !== "none");
 const unknown = parts.filter((p) => !(ALL as readonly string[]).includes(p));
 if (unknown.length) throw new Error(`unknown BENCH_PARTS ${unknown.join(", ")}; known: ${ALL.join(", ")}`);
 
