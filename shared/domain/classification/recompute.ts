@@ -13,7 +13,13 @@
 import { env } from "../../config/env.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
 import { auditPut } from "../audit/audit.ts";
-import { batchGetProfiles, type CustomerItem, pageLiveIds, toCustomer, updateCustomer } from "../customers/repository.ts";
+import {
+  batchGetProfiles,
+  type CustomerItem,
+  pageLiveIds,
+  toCustomer,
+  updateCustomer,
+} from "../customers/repository.ts";
 import type { JobRun, JobRunner } from "../jobs/runner.ts";
 import { type ClassSnapshot, dueForDormancy, planReconcile } from "./engine.ts";
 import {
