@@ -7,10 +7,17 @@ import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
+import { verifyAuditChain } from "../../shared/domain/audit/verify.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
 import { getCustomerItem, listAll, readCollection, searchCustomers } from "../../shared/domain/customers/repository.ts";
 import { CustomerCreateSchema, CustomerListQuerySchema } from "../../shared/domain/customers/schemas.ts";
-import { createCustomer, customer360, getCustomer, listCustomers } from "../../shared/domain/customers/service.ts";
+import {
+  createCustomer,
+  customer360,
+  deleteCustomer,
+  getCustomer,
+  listCustomers,
+} from "../../shared/domain/customers/service.ts";
 import { getContactOf, listContacts } from "../../shared/domain/contacts/service.ts";
 import { normalizeQuery } from "../../shared/domain/validation/index.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
@@ -525,6 +532,131 @@ describe("contact import", () => {
     const after = (await getCustomerItem(admin.tenant, cc1.id))!;
     expect(after.stats).toMatchObject({ contactCount: 2 });
     expect(after.primaryContactId).toBe(cc1.primaryContactId);
+  });
+});
+
+describe("contact import, batched", () => {
+  /** A tenant with `n` customers CB-1..CB-n and a contact file of `per` contacts for each. */
+  async function customersAndContacts(n: number, per: number) {
+    const admin = aCaller();
+    const customers = Array.from({ length: n }, (_, i) => `CB-${i + 1},批量联系人客户${i + 1}`).join("\n");
+    expect((await runToEnd(admin, `code,name\n${customers}\n`)).job.counts).toMatchObject({ inserted: n });
+    const rows: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      for (let j = 1; j <= per; j++) rows.push(`CB-${i},联系人${i}-${j},139${String(i * 10 + j).padStart(8, "0")}`);
+    }
+    return { admin, csv: `客户编码,联系人,手机\n${rows.join("\n")}\n` };
+  }
+
+  it("writes a chunk's contacts in a transaction per audit chain, not one per row; counters and the audit chain hold", async () => {
+    const { admin, csv } = await customersAndContacts(30, 3);
+    let transactions = 0;
+    hooks.beforeInsert = () => void transactions++;
+    try {
+      const run = await runToEnd(admin, csv, { entity: "contacts" });
+      expect(run.job.counts).toEqual({ inserted: 90, updated: 0, skipped: 0, failed: 0 });
+    } finally {
+      hooks.beforeInsert = undefined;
+    }
+    // 90 rows, one chunk: at most one transaction per audit chain (8), where one per row would be 90.
+    expect(transactions).toBeGreaterThan(0);
+    expect(transactions).toBeLessThanOrEqual(8);
+    for (let i = 1; i <= 30; i++) {
+      const id = (await codeOwner(admin.tenant, `CB-${i}`))!;
+      expect((await getCustomerItem(admin.tenant, id))!.stats).toMatchObject({ contactCount: 3 });
+      const contacts = await listContactItems(admin.tenant, id);
+      expect(contacts.map((c) => c.name).sort()).toEqual([`联系人${i}-1`, `联系人${i}-2`, `联系人${i}-3`]);
+      const audit = await queryAudit(admin.tenant, { entityId: contacts[0]!.id, limit: 5 });
+      expect(audit.items).toEqual([expect.objectContaining({ action: "create", parentId: id })]);
+    }
+    expect(await verifyAuditChain(admin.tenant)).toMatchObject({ ok: true });
+
+    const again = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(again.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 90, failed: 0 });
+  });
+
+  it("gives the primary role to the last row claiming it, and takes it from the contact that held it", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nPR-1,主联系人测试\n");
+    await runToEnd(admin, "客户编码,联系人,手机,主联系人\nPR-1,老王,13700000001,是\nPR-1,老李,13700000002,否\n", {
+      entity: "contacts",
+    });
+    const id = (await codeOwner(admin.tenant, "PR-1"))!;
+    const named = async () =>
+      new Map((await listContactItems(admin.tenant, id)).map((c) => [c.name, c as Record<string, unknown>]));
+    const oldPrimary = (await named()).get("老王")!;
+    expect((await getCustomerItem(admin.tenant, id))!.primaryContactId).toBe(oldPrimary.id);
+
+    const run = await runToEnd(
+      admin,
+      "客户编码,联系人,手机,职务,主联系人\n" +
+        "PR-1,小张,13700000003,,是\n" +
+        "PR-1,老李,13700000002,总工,是\n" +
+        "PR-1,小赵,13700000004,,是\n",
+      { entity: "contacts" },
+    );
+    expect(run.job.counts).toEqual({ inserted: 2, updated: 1, skipped: 0, failed: 0 });
+    const after = await named();
+    const customer = (await getCustomerItem(admin.tenant, id))!;
+    expect(customer.primaryContactId).toBe(after.get("小赵")!.id);
+    expect(customer.stats).toMatchObject({ contactCount: 4 });
+    expect([...after].filter(([, c]) => c.isPrimary === true).map(([n]) => n)).toEqual(["小赵"]);
+    expect(after.get("老李")).toMatchObject({ title: "总工", isPrimary: false, version: 2 });
+    expect(after.get("老王")).toMatchObject({ isPrimary: false, version: 2 });
+  });
+
+  it("a worker killed mid-chunk: the retry writes every contact once and counts each row once", async () => {
+    const { admin, csv } = await customersAndContacts(24, 2);
+    const imp = await anImport(admin, csv, { entity: "contacts" });
+    let writes = 0;
+    hooks.beforeInsert = () => {
+      if (++writes === 3) throw new Error("simulated crash");
+    };
+    try {
+      const crashed = await imp.handler(sqsEvent(imp.message, 1, "crash"), fakeContext());
+      expect(crashed).toEqual({ batchItemFailures: [{ itemIdentifier: "crash" }] });
+    } finally {
+      hooks.beforeInsert = undefined;
+    }
+    expect(await imp.handler(sqsEvent(imp.message, 2, "crash"), fakeContext())).toEqual({ batchItemFailures: [] });
+    expect((await getJobItem(admin.tenant, imp.jobId))!.counts).toEqual({
+      inserted: 48,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+    });
+    for (let i = 1; i <= 24; i++) {
+      const id = (await codeOwner(admin.tenant, `CB-${i}`))!;
+      expect((await listContactItems(admin.tenant, id)).length).toBe(2);
+      expect((await getCustomerItem(admin.tenant, id))!.stats).toMatchObject({ contactCount: 2 });
+    }
+    expect(await verifyAuditChain(admin.tenant)).toMatchObject({ ok: true });
+  });
+
+  it("a transaction cancelled by a concurrent delete: the other customers' rows still land, the deleted one's fail", async () => {
+    const { admin, csv } = await customersAndContacts(16, 2);
+    const victim = (await codeOwner(admin.tenant, "CB-5"))!;
+    let deleted = false;
+    hooks.beforeInsert = async (items) => {
+      const touches = JSON.stringify(items).includes(victim);
+      if (!deleted && touches) {
+        deleted = true;
+        await deleteCustomer(admin, victim, undefined);
+      }
+    };
+    try {
+      const run = await runToEnd(admin, csv, { entity: "contacts" });
+      expect(deleted).toBe(true);
+      expect(run.job.counts).toEqual({ inserted: 30, updated: 0, skipped: 0, failed: 2 });
+      expect(run.job.errors.map((e) => e.id).sort()).toEqual(["row 10", "row 11"]);
+    } finally {
+      hooks.beforeInsert = undefined;
+    }
+    expect(await listContactItems(admin.tenant, victim)).toEqual([]);
+    for (const i of [1, 4, 6, 16]) {
+      const id = (await codeOwner(admin.tenant, `CB-${i}`))!;
+      expect((await getCustomerItem(admin.tenant, id))!.stats).toMatchObject({ contactCount: 2 });
+    }
   });
 });
 

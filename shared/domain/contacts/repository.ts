@@ -213,3 +213,47 @@ export async function removeContact(
     ...extras,
   ]);
 }
+
+/** Contacts of one customer written together (an import chunk's rows of that customer). */
+export interface ContactBatch {
+  customerId: string;
+  /** Each contact's stored form after the write, with its stored form before (undefined for a new contact). */
+  writes: { before?: Contact; after: Contact }[];
+  /** The primary pointer's move, when one of the writes takes the primary role. */
+  primary?: PrimaryChange;
+  /** The contact that held the primary role and is not among `writes`: its flag is cleared. */
+  demote?: { id: string; at: string; by: string };
+}
+
+/**
+ * The transaction items of a {@link ContactBatch}: the items `insertContact` and `replaceContact` write for each
+ * contact (new ones `attribute_not_exists(PK)`, changed ones conditional on their version), but one profile update for
+ * all of them (the counter moved by the number of new contacts, the primary pointer once), one demotion, one replan
+ * marker. `extras` (the audit entries) are added as they are.
+ */
+export function contactBatchItems(tenant: string, b: ContactBatch, extras: GuardedItem[]): GuardedItem[] {
+  const items: GuardedItem[] = [];
+  for (const { before, after } of b.writes) {
+    items.push({
+      item: {
+        Put: {
+          TableName: table(),
+          Item: contactItem(tenant, after),
+          ...(before
+            ? { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": before.version } }
+            : { ConditionExpression: "attribute_not_exists(PK)" }),
+        },
+      },
+      onConditionFailed: before
+        ? contactStale(before.id)
+        : () => new ConflictError(`contact ${after.id} already exists`),
+    });
+  }
+  const added = b.writes.filter((w) => !w.before).length;
+  if (added || b.primary) items.push(profileUpdate(tenant, b.customerId, { countDelta: added, primary: b.primary }));
+  if (b.demote) items.push(demote(tenant, b.customerId, b.demote.id, b.demote.at, b.demote.by));
+  const replan = b.writes.find((w) => birthdayReplan(tenant, w.before, w.after).length);
+  if (replan) items.push(...birthdayReplan(tenant, replan.before, replan.after));
+  items.push(...extras);
+  return items;
+}

@@ -326,7 +326,7 @@ function packs<T>(list: T[], size: (t: T) => number): T[][] {
  * Like {@link pool}, but when a task fails no new task starts and the failure is only thrown once every task in
  * flight has settled (so no write of this chunk is still under way when the caller hears of it).
  */
-async function settledPool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
+export async function settledPool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | undefined;
   await Promise.all(
