@@ -6,6 +6,8 @@
 //   BENCH_IMPORT_ROWS=100000,1000000 BENCH_RAW_ITEMS=50000 node --openssl-legacy-provider --import tsx bench/import.ts
 //   BENCH_IMPORT_DRY_RUN=1: the same files as dry runs (parse, validate, look up, plan; nothing written): the memory of
 //   a 1M-row file in reasonable time.
+//   BENCH_IMPORT_CONTACTS=1: after each customer file, a contact file of as many rows (two contacts each for half the
+//   customers) into the same tenant; the figures go to bench/results/import-contacts.json instead of import.json.
 // Progress goes to stderr (one line per simulated invocation); the figures, as JSON, to stdout.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
@@ -21,6 +23,7 @@ const SIZES = (process.env.BENCH_IMPORT_ROWS ?? "100000").split(",").map((s) => 
 if (SIZES.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("BENCH_IMPORT_ROWS: row counts, comma-separated");
 const rawItemsFor = (rows: number) => Number(process.env.BENCH_RAW_ITEMS ?? Math.min(rows, 50_000));
 const DRY_RUN = process.env.BENCH_IMPORT_DRY_RUN === "1";
+const CONTACTS = process.env.BENCH_IMPORT_CONTACTS === "1";
 const RAW_CONCURRENCY = Number(process.env.BENCH_RAW_CONCURRENCY ?? 8);
 /** Simulated Lambda timeout per invocation (the jobs queue's 60 s). */
 const INVOCATION_MS = Number(process.env.BENCH_INVOCATION_MS ?? 60_000);
@@ -128,6 +131,21 @@ async function writeCsv(path: string, n: number): Promise<void> {
   await new Promise<void>((r) => out.end(() => r()));
 }
 
+/** A contact CSV of `n` rows: two contacts (one of them primary) for each of the first n/2 customers of writeCsv. */
+async function writeContactsCsv(path: string, n: number): Promise<void> {
+  const out = createWriteStream(path);
+  const write = (s: string) =>
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
+  await write("\ufeff客户编码,联系人,手机,职务,主联系人\r\n");
+  for (let i = 0; i < n; i++) {
+    const customer = Math.floor(i / 2);
+    await write(
+      `IMP-${customer},联系人${i},139${String(i).padStart(8, "0")},${i % 2 ? "采购经理" : "总经理"},${i % 2 ? "否" : "是"}\r\n`,
+    );
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+}
+
 function sqsEvent(body: unknown): SQSEvent {
   return {
     Records: [
@@ -151,19 +169,35 @@ function sqsEvent(body: unknown): SQSEvent {
   };
 }
 
+const s3 = new S3Client({
+  forcePathStyle: true,
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED",
+});
+
 /** Imports a generated CSV of `rows` customers through the jobs worker; the raw ceiling is measured first. */
-async function benchOne(rows: number) {
+async function benchOne(rows: number): Promise<Figures & { contacts?: Figures }> {
   const rawPerSecond = await rawBatchWrite(rawItemsFor(rows));
-  const file = join(dataDir, `bench-${rows}.csv`);
-  await writeCsv(file, rows);
-  const size = (await stat(file)).size;
-  const s3 = new S3Client({
-    forcePathStyle: true,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
   const tenant = `bench-${Date.now().toString(36)}`;
-  const key = `bench/${tenant}/customers.csv`;
+  const customers = await runImport(tenant, "customers", rows, rawPerSecond, writeCsv);
+  if (!CONTACTS) return customers;
+  return { ...customers, contacts: await runImport(tenant, "contacts", rows, rawPerSecond, writeContactsCsv) };
+}
+
+type Figures = Awaited<ReturnType<typeof runImport>>;
+
+/** Writes a file of `rows` rows with `make`, uploads it and runs its import to the end, measured. */
+async function runImport(
+  tenant: string,
+  entity: "customers" | "contacts",
+  rows: number,
+  rawPerSecond: number,
+  make: (path: string, n: number) => Promise<void>,
+) {
+  const file = join(dataDir, `bench-${entity}-${rows}.csv`);
+  await make(file, rows);
+  const size = (await stat(file)).size;
+  const key = `bench/${tenant}/${entity}.csv`;
   await s3.send(
     new PutObjectCommand({
       Bucket: local.info.uploadsBucket,
@@ -177,7 +211,7 @@ async function benchOne(rows: number) {
   const job = await createListedJob(
     caller,
     "import",
-    { entity: "customers", mode: "upsert", matchOn: "code", dryRun: DRY_RUN, key, etag: "", source: "upload" },
+    { entity, mode: "upsert", matchOn: "code", dryRun: DRY_RUN, key, etag: "", source: "upload" },
     "bench",
   );
   const continuations: unknown[] = [{ jobId: job.id, tenant }];
@@ -218,6 +252,7 @@ async function benchOne(rows: number) {
   if (done?.status !== "succeeded") throw new Error(`import ended ${done?.status}: ${done?.failureReason ?? ""}`);
   const rowsPerSecond = rows / seconds;
   return {
+    entity,
     rows,
     fileMB: round(size / 2 ** 20),
     seconds: round(seconds),
@@ -254,27 +289,48 @@ try {
   // so it is not the import's rate).
   const big = results.at(-1)!;
   await mkdir("bench/results", { recursive: true });
-  await writeFile(
-    DRY_RUN ? "bench/results/import-dry-run.json" : "bench/results/import.json",
-    JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        rows: big.rows,
-        importRowsPerSec: big.rowsPerSecond,
-        rawBatchWritePerSec: big.rawBatchWriteItemsPerSecond,
-        importEfficiency: big.importEfficiency,
-        peakRssMb: big.peakRssMB,
-        readUnitsPerRow: big.readUnitsPerRow,
-        writeUnitsPerRow: big.writeUnitsPerRow,
-        itemsWrittenPerRow: big.itemsWrittenPerRow,
-        importItemsPerSec: big.importItemsPerSec,
-        importItemEfficiency: big.importItemEfficiency,
-        results,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  if (CONTACTS) {
+    const c = big.contacts!;
+    await writeFile(
+      "bench/results/import-contacts.json",
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          rows: c.rows,
+          contactRowsPerSec: c.rowsPerSecond,
+          rawBatchWritePerSec: c.rawBatchWriteItemsPerSecond,
+          contactImportEfficiency: c.importEfficiency,
+          itemsWrittenPerRow: c.itemsWrittenPerRow,
+          importItemEfficiency: c.importItemEfficiency,
+          writeUnitsPerRow: c.writeUnitsPerRow,
+          results,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  } else
+    await writeFile(
+      DRY_RUN ? "bench/results/import-dry-run.json" : "bench/results/import.json",
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          rows: big.rows,
+          importRowsPerSec: big.rowsPerSecond,
+          rawBatchWritePerSec: big.rawBatchWriteItemsPerSecond,
+          importEfficiency: big.importEfficiency,
+          peakRssMb: big.peakRssMB,
+          readUnitsPerRow: big.readUnitsPerRow,
+          writeUnitsPerRow: big.writeUnitsPerRow,
+          itemsWrittenPerRow: big.itemsWrittenPerRow,
+          importItemsPerSec: big.importItemsPerSec,
+          importItemEfficiency: big.importItemEfficiency,
+          results,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
 } finally {
   clearInterval(sampler);
   await local.stop();

@@ -61,6 +61,8 @@ const bundles = read("bench/results/bundles.json");
 const api = read("bench/results/api.json");
 const recompute = read("bench/results/recompute.json");
 const imports = read("bench/results/import.json");
+/** A contact file imported after a customer file (BENCH_IMPORT_CONTACTS=1 bench/import.ts), when one was made. */
+const contactImport = read("bench/results/import-contacts.json");
 /** The memory of the biggest file, from a dry run (BENCH_IMPORT_DRY_RUN=1 bench/import.ts), when one was made. */
 const dryRun = read("bench/results/import-dry-run.json");
 
@@ -94,6 +96,17 @@ const latest = {
   bundleKb: Object.fromEntries(figures.map((f) => [f.name, f.kb])),
   moduleLoadMs: Object.fromEntries(figures.map((f) => [f.name, f.loadMs])),
   peakRssMb: imports?.peakRssMb,
+  contactImport: contactImport
+    ? {
+        at: contactImport.at,
+        rows: contactImport.rows,
+        rowsPerSec: contactImport.contactRowsPerSec,
+        rawBatchWritePerSec: contactImport.rawBatchWritePerSec,
+        efficiency: contactImport.contactImportEfficiency,
+        itemsWrittenPerRow: contactImport.itemsWrittenPerRow,
+        itemEfficiency: contactImport.importItemEfficiency,
+      }
+    : undefined,
   dryRunImport: dryRun
     ? {
         at: dryRun.at,
@@ -149,6 +162,14 @@ line(
   `target <= ${BUNDLE_TARGET_KB}`,
 );
 line("import peak RSS MB", latest.peakRssMb, "flat for 1M rows");
+if (latest.contactImport) {
+  const c = latest.contactImport;
+  line(
+    `contact import of ${c.rows} rows: rows/s`,
+    c.rowsPerSec,
+    `raw ${c.rawBatchWritePerSec} items/s (ratio ${c.efficiency}); ${c.itemsWrittenPerRow} items a row, per item ${c.itemEfficiency}`,
+  );
+}
 if (latest.dryRunImport) {
   const d = latest.dryRunImport;
   line(

@@ -63,7 +63,8 @@ const MAX_BATCH_ITEMS = MAX_TRANSACTION_ITEMS - 4;
 /**
  * Imports one chunk of contact rows; one result per row, in row order.
  *
- * Each customer's rows are planned against its contacts as read (one consistent Query), into one batch: its new and
+ * Each customer's rows are planned against its contacts as read (one consistent Query, none when its counter says it
+ * has no contacts), into one batch: its new and
  * changed contacts, one counter and primary-pointer update, their audit entries. Batches of customers of one audit
  * chain are packed into one TransactWriteItems (a new contact's id is chosen in its customer's chain, so a lane of
  * batches moves one chain head and lanes never contend), lanes written in parallel. A transaction that is cancelled
@@ -78,7 +79,9 @@ export async function importContactChunk(ctx: ChunkContext, rows: readonly Conta
   });
   const codes = [...new Set(valid.map((r) => r.customerCode!.toUpperCase()))];
   const owners = await guardOwners(ctx.tenant, codes, []);
-  const profiles = await batchGetProfiles(ctx.tenant, [...new Set(owners.codes.values())]);
+  // Read consistently: a profile's contact counter moves in the same transaction as its contacts, so a counter of 0
+  // means there is nothing to match the rows against (and no earlier attempt of this chunk wrote any).
+  const profiles = await batchGetProfiles(ctx.tenant, [...new Set(owners.codes.values())], true);
   const byCustomer = new Map<string, ContactRow[]>();
   for (const r of valid) {
     const id = owners.codes.get(r.customerCode!.toUpperCase());
@@ -95,7 +98,9 @@ export async function importContactChunk(ctx: ChunkContext, rows: readonly Conta
   }
   const lanes = new Map<number, Planned[]>();
   await pool([...byCustomer], WRITE_CONCURRENCY, async ([customerId, list]) => {
-    const planned = planCustomer(ctx, profiles.get(customerId)!, list, await contactsOf(ctx.tenant, customerId));
+    const customer = profiles.get(customerId)!;
+    const none = customer.stats?.contactCount === 0;
+    const planned = planCustomer(ctx, customer, list, none ? new Map() : await contactsOf(ctx.tenant, customerId));
     for (const [line, r] of planned.results) results.set(line, r);
     if (!planned.items.length || ctx.dryRun) return;
     if (planned.items.length > MAX_BATCH_ITEMS) {
