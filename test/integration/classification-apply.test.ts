@@ -12,6 +12,9 @@ import { applyScheme, createScheme, distribution } from "../../shared/domain/cla
 import { CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { patchCustomer } from "../../shared/domain/customers/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
+import { listReplanMarkers } from "../../shared/domain/reminders/repository.ts";
+import { ReminderRuleInputSchema } from "../../shared/domain/reminders/schemas.ts";
+import { createRule } from "../../shared/domain/reminders/service.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller } from "../support/builders.ts";
 import { newCustomer } from "../support/orders.ts";
@@ -140,5 +143,45 @@ describe("bulk classification job", () => {
       expect(changes, id).toHaveLength(1);
     }
     expect(await tierCounts(caller)).toEqual({ bee: 12 });
+  }, 120_000);
+});
+
+describe("reminder re-plan markers of the bulk job", () => {
+  const ruleOn = (field: string, op: "eq" | "gt", value: unknown) =>
+    ReminderRuleInputSchema.parse({
+      name: `提醒 ${field}`,
+      when: { field, op, value },
+      trigger: { type: "inactivity", days: 30 },
+      assignee: "owner",
+    });
+  /** Customers the job left a marker for (markers written before the job started are not its). */
+  const markedSince = async (tenant: string, since: string) =>
+    (await listReplanMarkers(tenant)).filter((m) => m.at >= since).map((m) => m.customerId);
+
+  it.each([
+    { name: "no rule at all", rule: undefined, want: false },
+    { name: "a rule on stats only", rule: ruleOn("stats.orderCount", "gt", 0), want: false },
+    { name: "a rule selecting by category", rule: ruleOn("categories.tier", "eq", "bee"), want: true },
+  ])(
+    "with $name: markers for the moved customers only when a rule can select them by category",
+    async (c) => {
+      const { caller, ids, message, worker } = await setUp(7);
+      if (c.rule) await createRule(caller, c.rule, undefined);
+      const since = new Date().toISOString();
+      expect(await worker(event(message), context)).toEqual({ batchItemFailures: [] });
+      for (const id of ids) expect((await readProfile(caller.tenant, id))!.categories.tier).toBe("bee");
+      expect((await markedSince(caller.tenant, since)).sort()).toEqual(c.want ? [...ids].sort() : []);
+    },
+    120_000,
+  );
+
+  it("a rule on categories created while the job runs: the groups written after it leave markers", async () => {
+    const { caller, ids, message, worker } = await setUp(12);
+    const since = new Date().toISOString();
+    // The job decided "no markers" from the rules it read; the rule comes between that read and the first group.
+    hooks.beforeGroup = async () => void (await createRule(caller, ruleOn("categories.tier", "eq", "bee"), undefined));
+    expect(await worker(event(message), context)).toEqual({ batchItemFailures: [] });
+    for (const id of ids) expect((await readProfile(caller.tenant, id))!.categories.tier).toBe("bee");
+    expect((await markedSince(caller.tenant, since)).sort()).toEqual([...ids].sort());
   }, 120_000);
 });

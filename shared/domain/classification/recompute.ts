@@ -30,6 +30,7 @@ import {
   writeReconcileGroup,
 } from "./repository.ts";
 import { configOf, reconcileCustomer } from "./service.ts";
+import { classificationReplan, RulesChangedError } from "../reminders/repository.ts";
 
 /** Group transactions of a page written at once. */
 const GROUP_LANES = 2;
@@ -105,10 +106,19 @@ async function reconcileProfiles(
     else counts.unchanged++;
   }
   const groups = groupReconciles(tenant, planned, at);
+  // Re-plan markers only when a reminder rule selects by category; when the rules change before a group is written,
+  // the group's check fails and it is written again with markers (groups are sized for them).
+  let replan = groups.length ? await classificationReplan(tenant) : { markers: true };
   const lane = async () => {
     for (let group = groups.shift(); group; group = groups.shift()) {
       try {
-        await writeReconcileGroup(tenant, group, at);
+        try {
+          await writeReconcileGroup(tenant, group, at, replan);
+        } catch (err) {
+          if (!(err instanceof RulesChangedError)) throw err;
+          replan = { markers: true };
+          await writeReconcileGroup(tenant, group, at, replan);
+        }
         counts.changed += group.length;
       } catch (err) {
         // A snapshot moved on (a concurrent edit) or the group kept conflicting: one by one, each from a fresh read.

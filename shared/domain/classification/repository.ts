@@ -9,7 +9,7 @@ import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, MAX_TRANSACTION_ITEMS, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
-import { replanMarker } from "../reminders/repository.ts";
+import { type ClassificationReplan, replanMarker } from "../reminders/repository.ts";
 import { getCustomerItem } from "../customers/repository.ts";
 import type { Viewer } from "../org/viewer.ts";
 import { BUILT_IN_SCHEMES } from "./builtins.ts";
@@ -171,7 +171,13 @@ interface ReconcileWrites {
  * The writes of a reconcile plan: the profile (categories, value score, snapshot; conditional on the snapshot revision
  * read), membership puts and deletes, history entries, the reminder re-plan marker, and each cell's move.
  */
-export function reconcileWrites(tenant: string, customerId: string, plan: ReconcilePlan, at: string): ReconcileWrites {
+export function reconcileWrites(
+  tenant: string,
+  customerId: string,
+  plan: ReconcilePlan,
+  at: string,
+  markers = true,
+): ReconcileWrites {
   const pk = customerKeys.pk(tenant, customerId);
   const shard = shardOf(customerId, shards());
   const own: GuardedItem[] = [
@@ -239,7 +245,7 @@ export function reconcileWrites(tenant: string, customerId: string, plan: Reconc
         ]
       : []),
     // A changed category may change which reminder rules apply: the next reminder tick re-checks the customer.
-    ...(Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
+    ...(markers && Object.keys(plan.history).length ? [replanMarker(tenant, customerId, at)] : []),
   ];
   const cells = plan.cells.map((move) => ({
     key: { PK: K.cellPk(tenant, move.schemeId, shard), SK: K.cellSk(move.dept, move.owner, move.value) },
@@ -305,10 +311,11 @@ export function groupReconciles(tenant: string, entries: GroupEntry[], at: strin
     .sort((a, b) => a.shard - b.shard || a.i - b.i)
     .map((x) => x.e);
   for (const e of byShard) {
+    // Sized with the re-plan markers, and room for the check of the rules when they are left out.
     const w = reconcileWrites(tenant, e.customerId, e.plan, at);
     const next = new Set(cells);
     for (const c of w.cells) next.add(`${c.key.PK}\u0000${c.key.SK}`);
-    if (group.length && own + w.own.length + next.size > MAX_TRANSACTION_ITEMS) {
+    if (group.length && own + w.own.length + next.size > MAX_TRANSACTION_ITEMS - 1) {
       groups.push(group);
       group = [];
       own = 0;
@@ -324,13 +331,19 @@ export function groupReconciles(tenant: string, entries: GroupEntry[], at: strin
 /**
  * Writes the plans of several customers in one transaction: every customer's own items (each profile conditional on
  * the snapshot its plan was made from) and the cells' summed moves. All or nothing: a StaleSnapshotError names the
- * customer whose classification moved on.
+ * customer whose classification moved on. Re-plan markers are written as `replan` says; without them the transaction
+ * checks that the reminder rules are still those it was decided from (a RulesChangedError when not).
  */
-export async function writeReconcileGroup(tenant: string, group: GroupEntry[], at: string): Promise<void> {
+export async function writeReconcileGroup(
+  tenant: string,
+  group: GroupEntry[],
+  at: string,
+  replan: ClassificationReplan = { markers: true },
+): Promise<void> {
   const own: GuardedItem[] = [];
   const cells = new Map<string, { key: { PK: string; SK: string }; move: CellMove }>();
   for (const e of group) {
-    const w = reconcileWrites(tenant, e.customerId, e.plan, at);
+    const w = reconcileWrites(tenant, e.customerId, e.plan, at, replan.markers);
     own.push(...w.own);
     for (const c of w.cells) {
       const k = `${c.key.PK}\u0000${c.key.SK}`;
@@ -344,7 +357,8 @@ export async function writeReconcileGroup(tenant: string, group: GroupEntry[], a
     }
   }
   const moves = [...cells.values()].filter((c) => c.move.count !== 0 || c.move.revenue !== 0);
-  await transact([...own, ...moves.map((c) => cellUpdate(c.key, c.move))]);
+  const check = !replan.markers && replan.check ? [replan.check] : [];
+  await transact([...own, ...moves.map((c) => cellUpdate(c.key, c.move)), ...check]);
 }
 
 /** The cells of a scheme the viewer may count: one Query per shard, narrowed to the viewer's departments or owner. */

@@ -7,6 +7,8 @@ export const reminderKeys = {
   ruleSk: (id: string) => `RULE#${id}`,
   rulePrefix: () => "RULE#",
   stateSk: (id: string) => `STATE#${id}`,
+  /** The tenant's rules token, moved by every rule write (see repository.ts `rulesUnchanged`). */
+  rulesTokenSk: () => "TOKEN",
 
   /**
    * The tenants that have reminder rules, for the schedule's fan-out. The only key not led by a tenant: it lists

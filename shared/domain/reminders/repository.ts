@@ -4,7 +4,9 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
 import type { GuardedItem } from "../../db/transact.ts";
+import { newId } from "../../db/ids.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
+import { fieldsOf } from "../conditions/condition.ts";
 import { reminderKeys as K } from "./keys.ts";
 import type { Notification, ReminderRule } from "./schemas.ts";
 
@@ -55,6 +57,7 @@ export function ruleInsertItems(tenant: string, r: ReminderRule): GuardedItem[] 
       },
       onConditionFailed: () => new ConflictError("a rule with this id already exists"),
     },
+    rulesTokenMove(tenant),
     {
       item: {
         Put: {
@@ -80,6 +83,7 @@ export function ruleReplaceItems(tenant: string, r: ReminderRule, expected: numb
       },
       onConditionFailed: () => new ConflictError(`rule ${r.id} was changed by someone else; read it again`),
     },
+    rulesTokenMove(tenant),
     ...(replan ? [stateDelete(tenant, r.id)] : []),
   ];
 }
@@ -97,8 +101,60 @@ export function ruleDeleteItems(tenant: string, id: string, expected: number | u
       },
       onConditionFailed: () => new ConflictError(`rule ${id} was changed or deleted meanwhile`),
     },
+    rulesTokenMove(tenant),
     stateDelete(tenant, id),
   ];
+}
+
+/**
+ * The tenant's rules token takes a new value with every rule write (in the rule's own transaction), so a writer that
+ * decided something from the rules it read can make its write conditional on them being still the same rules.
+ */
+function rulesTokenMove(tenant: string): GuardedItem {
+  return {
+    item: {
+      Put: {
+        TableName: table(),
+        Item: { PK: K.rulesPk(tenant), SK: K.rulesTokenSk(), entity: "reminder-rules-token", token: newId() },
+      },
+    },
+  };
+}
+
+/** The tenant's rules token (read consistently), or undefined while no rule was ever written. */
+export async function rulesToken(tenant: string): Promise<string | undefined> {
+  const res = await ddb.send(
+    new GetCommand({
+      TableName: table(),
+      Key: { PK: K.rulesPk(tenant), SK: K.rulesTokenSk() },
+      ConsistentRead: true,
+    }),
+  );
+  return res.Item?.token as string | undefined;
+}
+
+/** Thrown when the rules changed between a read of {@link rulesToken} and a transaction checking it. */
+export class RulesChangedError extends ConflictError {
+  constructor() {
+    super("the reminder rules changed meanwhile; try again");
+  }
+}
+
+/** A transaction item that holds only while the tenant's rules token is still `token`. */
+export function rulesUnchanged(tenant: string, token: string | undefined): GuardedItem {
+  return {
+    item: {
+      ConditionCheck: {
+        TableName: table(),
+        Key: { PK: K.rulesPk(tenant), SK: K.rulesTokenSk() },
+        ConditionExpression: token === undefined ? "attribute_not_exists(PK)" : "#t = :t",
+        ...(token === undefined
+          ? {}
+          : { ExpressionAttributeNames: { "#t": "token" }, ExpressionAttributeValues: { ":t": token } }),
+      },
+    },
+    onConditionFailed: () => new RulesChangedError(),
+  };
 }
 
 function stateDelete(tenant: string, id: string): GuardedItem {
@@ -299,6 +355,28 @@ export async function wasFired(tenant: string, ruleId: string, customerId: strin
 }
 
 /** Marks a customer for re-planning on the next tick (in the transaction of the write that changed it). */
+/**
+ * Whether a change of a customer's classification needs a re-plan marker: only when an enabled rule selects customers
+ * by category or value score (no trigger depends on them; a rule created or changed later plans every customer from
+ * the start). `check` holds the transaction that skips the markers to the rules this was decided from.
+ */
+export interface ClassificationReplan {
+  markers: boolean;
+  check?: GuardedItem;
+}
+
+export async function classificationReplan(tenant: string): Promise<ClassificationReplan> {
+  const token = await rulesToken(tenant); // first: a rule written after this read moves it, and the check fails
+  const rules = await listRules(tenant);
+  const markers = rules.some(
+    (r) =>
+      r.enabled !== false &&
+      !!r.when &&
+      fieldsOf(r.when).some((f) => f === "valueScore" || f.startsWith("categories.")),
+  );
+  return markers ? { markers } : { markers, check: rulesUnchanged(tenant, token) };
+}
+
 export function replanMarker(tenant: string, customerId: string, at: string): GuardedItem {
   return {
     item: {
