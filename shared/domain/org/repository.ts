@@ -41,41 +41,48 @@ export async function listDepartments(tenant: string): Promise<Department[]> {
   return out;
 }
 
+/**
+ * Writes a department or user record: a transaction after which the viewer cache is cleared whatever the outcome (a
+ * timed-out transaction may still have committed).
+ */
+async function transactClearingViewers(items: GuardedItem[]): Promise<void> {
+  try {
+    await transact(items);
+  } finally {
+    invalidateViewers();
+  }
+}
+
 export async function putDepartment(
   tenant: string,
   d: Department,
   expectedVersion: number | undefined,
   extras: GuardedItem[],
 ): Promise<void> {
-  // The cache is cleared whatever the outcome (a timed-out transaction may still have committed).
-  try {
-    await transact([
-      {
-        item: {
-          Put: {
-            TableName: table(),
-            Item: {
-              PK: K.deptPk(tenant, d.id),
-              SK: K.deptSk(),
-              entity: "department",
-              GSI1PK: K.deptListPk(tenant),
-              GSI1SK: d.path,
-              ...d,
-            },
-            ConditionExpression: expectedVersion === undefined ? "attribute_not_exists(PK)" : "version = :v",
-            ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ":v": expectedVersion },
+  await transactClearingViewers([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: {
+            PK: K.deptPk(tenant, d.id),
+            SK: K.deptSk(),
+            entity: "department",
+            GSI1PK: K.deptListPk(tenant),
+            GSI1SK: d.path,
+            ...d,
           },
+          ConditionExpression: expectedVersion === undefined ? "attribute_not_exists(PK)" : "version = :v",
+          ExpressionAttributeValues: expectedVersion === undefined ? undefined : { ":v": expectedVersion },
         },
-        onConditionFailed: () =>
-          expectedVersion === undefined
-            ? new ConflictError(`department ${d.id} already exists`, [{ path: "id", message: "already exists" }])
-            : new ConflictError(`department ${d.id} was changed meanwhile; read it again`),
       },
-      ...extras,
-    ]);
-  } finally {
-    invalidateViewers();
-  }
+      onConditionFailed: () =>
+        expectedVersion === undefined
+          ? new ConflictError(`department ${d.id} already exists`, [{ path: "id", message: "already exists" }])
+          : new ConflictError(`department ${d.id} was changed meanwhile; read it again`),
+    },
+    ...extras,
+  ]);
 }
 
 export async function getUserRecord(tenant: string, id: string): Promise<User | undefined> {
@@ -128,30 +135,25 @@ export async function putUserRecord(
   expectedVersion: number,
   extras: GuardedItem[],
 ): Promise<void> {
-  // The cache is cleared whatever the outcome (a timed-out transaction may still have committed).
-  try {
-    await transact([
-      {
-        item: {
-          Put: {
-            TableName: table(),
-            Item: {
-              PK: K.userPk(tenant, u.id),
-              SK: K.userSk(),
-              entity: "user",
-              GSI1PK: K.userListPk(tenant),
-              GSI1SK: `${u.deptPath}#${u.id}`,
-              ...u,
-            },
-            ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
-            ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
+  await transactClearingViewers([
+    {
+      item: {
+        Put: {
+          TableName: table(),
+          Item: {
+            PK: K.userPk(tenant, u.id),
+            SK: K.userSk(),
+            entity: "user",
+            GSI1PK: K.userListPk(tenant),
+            GSI1SK: `${u.deptPath}#${u.id}`,
+            ...u,
           },
+          ConditionExpression: expectedVersion === 0 ? "attribute_not_exists(PK)" : "version = :v",
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ":v": expectedVersion },
         },
-        onConditionFailed: () => new ConflictError(`user ${u.id} was changed meanwhile; read it again`),
       },
-      ...extras,
-    ]);
-  } finally {
-    invalidateViewers();
-  }
+      onConditionFailed: () => new ConflictError(`user ${u.id} was changed meanwhile; read it again`),
+    },
+    ...extras,
+  ]);
 }
