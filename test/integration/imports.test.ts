@@ -575,6 +575,15 @@ describe("contact import, batched", () => {
     expect(again.job.counts).toEqual({ inserted: 0, updated: 0, skipped: 90, failed: 0 });
   });
 
+  it("a customer with more contacts in a chunk than one transaction holds: each row on its own, all of them land", async () => {
+    const { admin, csv } = await customersAndContacts(1, 60);
+    const run = await runToEnd(admin, csv, { entity: "contacts" });
+    expect(run.job.counts).toEqual({ inserted: 60, updated: 0, skipped: 0, failed: 0 });
+    const id = (await codeOwner(admin.tenant, "CB-1"))!;
+    expect((await getCustomerItem(admin.tenant, id))!.stats).toMatchObject({ contactCount: 60 });
+    expect(await listContactItems(admin.tenant, id)).toHaveLength(60);
+  });
+
   it("gives the primary role to the last row claiming it, and takes it from the contact that held it", async () => {
     const admin = aCaller();
     await runToEnd(admin, "code,name\nPR-1,主联系人测试\n");

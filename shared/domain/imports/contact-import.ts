@@ -382,19 +382,8 @@ async function applyContact(
     return customer?.primaryContactId === id ? undefined : { from: customer?.primaryContactId, to: id };
   };
   if (!found) {
-    guardSensitive(ctx.viewer, input, undefined);
+    const contact = insertOf(ctx, customerId, input, r.line, at).after;
     if (ctx.dryRun) return { outcome: "inserted" };
-    const contact: Contact & { importMark: string } = {
-      id: contactIdFor(ctx, customerId, r.line),
-      customerId,
-      ...input,
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-      createdBy: ctx.caller.userId,
-      updatedBy: ctx.caller.userId,
-      importMark: mark("inserted"),
-    };
     try {
       await insertContact(ctx.tenant, contact, await primaryOf(contact.id), [
         auditPut(ctx.tenant, {
@@ -417,36 +406,29 @@ async function applyContact(
     existing.set(key, contact);
     return { outcome: "inserted" };
   }
-  const change = guardSensitive(ctx.viewer, input as Record<string, unknown>, found);
-  const set: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(change)) {
-    if (v !== undefined && JSON.stringify(v) !== JSON.stringify((found as Record<string, unknown>)[k])) set[k] = v;
-  }
-  // isPrimary false on a row does not demote: a file lists people, it does not take the primary role away.
-  if (set.isPrimary === false) delete set.isPrimary;
-  if (!Object.keys(set).length) return { outcome: "skipped" };
+  const w = updateOf(ctx, found, input, r.line, at);
+  if (!w) return { outcome: "skipped" };
   if (ctx.dryRun) return { outcome: "updated" };
-  const after: Contact & { importMark: string } = {
-    ...found,
-    ...set,
-    version: found.version + 1,
-    updatedAt: at,
-    updatedBy: ctx.caller.userId,
-    importMark: mark("updated"),
-  };
-  await replaceContact(ctx.tenant, found, after, set.isPrimary ? await primaryOf(found.id) : undefined, [
-    auditPut(ctx.tenant, {
-      at,
-      actor: ctx.caller.userId,
-      action: "update",
-      entityType: "contact",
-      entityId: found.id,
-      parentId: customerId,
-      before: toContact(found),
-      after: toContact(after),
-      requestId: ctx.jobId,
-    }),
-  ]);
+  const after = w.after;
+  await replaceContact(
+    ctx.tenant,
+    found,
+    after,
+    w.changed.includes("isPrimary") ? await primaryOf(found.id) : undefined,
+    [
+      auditPut(ctx.tenant, {
+        at,
+        actor: ctx.caller.userId,
+        action: "update",
+        entityType: "contact",
+        entityId: found.id,
+        parentId: customerId,
+        before: toContact(found),
+        after: toContact(after),
+        requestId: ctx.jobId,
+      }),
+    ],
+  );
   existing.set(key, after);
   return { outcome: "updated" };
 }
