@@ -8,9 +8,15 @@
 //   a 1M-row file in reasonable time.
 //   BENCH_IMPORT_CONTACTS=1: after each customer file, a contact file of as many rows (two contacts each for half the
 //   customers) into the same tenant; the figures go to bench/results/import-contacts.json instead of import.json.
+//   BENCH_IMPORT_DIR=<folder>: one size, run across several processes (a 1M-row insert takes longer than a working
+//   session here). DynamoDB Local, the S3 files and the run's state (`bench-state.json`) live in that folder; a run
+//   that is stopped (killed, or the machine shut down) is started again with the same command and carries the same
+//   import job on from its checkpoint, as a Lambda invocation would after a crash. The rate counts the time spent in
+//   invocations only; the raw ceiling is measured again at the start of every process (segment), and the rate is
+//   compared with their time-weighted mean. Delete the folder to start afresh.
 // Progress goes to stderr (one line per simulated invocation); the figures, as JSON, to stdout.
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Context, SQSEvent } from "aws-lambda";
@@ -32,7 +38,12 @@ let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 
 const { startLocal } = await import("../local/runtime.ts");
-const dataDir = await mkdtemp(join(tmpdir(), "cm-bench-import-"));
+/** A run across processes (see the header), or undefined for a one-process run in a temporary folder. */
+const LONG_DIR = process.env.BENCH_IMPORT_DIR;
+if (LONG_DIR && (SIZES.length !== 1 || DRY_RUN || CONTACTS)) {
+  throw new Error("BENCH_IMPORT_DIR runs one size of customer inserts");
+}
+const dataDir = LONG_DIR ?? (await mkdtemp(join(tmpdir(), "cm-bench-import-")));
 const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false, accessLog: false, logLevel: "error" });
 const { ddb, dynamo } = await import("../shared/db/client.ts");
 
@@ -178,6 +189,7 @@ const s3 = new S3Client({
 /** Imports a generated CSV of `rows` customers through the jobs worker; the raw ceiling is measured first. */
 async function benchOne(rows: number): Promise<Figures & { contacts?: Figures }> {
   const rawPerSecond = await rawBatchWrite(rawItemsFor(rows));
+  if (LONG_DIR) return runImport("", "customers", rows, rawPerSecond, writeCsv, await readState(rows));
   const tenant = `bench-${Date.now().toString(36)}`;
   const customers = await runImport(tenant, "customers", rows, rawPerSecond, writeCsv);
   if (!CONTACTS) return customers;
@@ -186,6 +198,45 @@ async function benchOne(rows: number): Promise<Figures & { contacts?: Figures }>
 
 type Figures = Awaited<ReturnType<typeof runImport>>;
 
+/** What a run across processes keeps in BENCH_IMPORT_DIR/bench-state.json between them. */
+interface LongState {
+  rows: number;
+  tenant: string;
+  jobId: string;
+  size: number;
+  /** Seconds spent in invocations, over all segments. */
+  seconds: number;
+  invocations: number;
+  read: number;
+  write: number;
+  items: number;
+  peakRss: number;
+  rssBefore: number;
+  rssByTenth: number[];
+  byCommand: Record<string, { calls: number; ms: number; units: number }>;
+  segments: {
+    startedAt: string;
+    rawItemsPerSecond: number;
+    seconds: number;
+    processedFrom: number;
+    processedTo: number;
+  }[];
+}
+
+const statePath = () => join(LONG_DIR!, "bench-state.json");
+
+/** The state of the run in BENCH_IMPORT_DIR, or a fresh one when it has none (or one of another size). */
+async function readState(rows: number): Promise<{ state?: LongState }> {
+  try {
+    const state = JSON.parse(await readFile(statePath(), "utf8")) as LongState;
+    if (state.rows === rows) return { state };
+    process.stderr.write(`bench-state.json is of ${state.rows} rows, not ${rows}: starting afresh\n`);
+  } catch {
+    // no state yet
+  }
+  return {};
+}
+
 /** Writes a file of `rows` rows with `make`, uploads it and runs its import to the end, measured. */
 async function runImport(
   tenant: string,
@@ -193,62 +244,117 @@ async function runImport(
   rows: number,
   rawPerSecond: number,
   make: (path: string, n: number) => Promise<void>,
+  long?: { state?: LongState },
 ) {
-  const file = join(dataDir, `bench-${entity}-${rows}.csv`);
-  await make(file, rows);
-  const size = (await stat(file)).size;
-  const key = `bench/${tenant}/${entity}.csv`;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: local.info.uploadsBucket,
-      Key: key,
-      Body: createReadStream(file),
-      ContentLength: size,
-    }),
-  );
-  await rm(file, { force: true });
-  const caller = { tenant, userId: "u-bench", roles: ["admin" as const], dept: "d1" };
-  const job = await createListedJob(
-    caller,
-    "import",
-    { entity, mode: "upsert", matchOn: "code", dryRun: DRY_RUN, key, etag: "", source: "upload" },
-    "bench",
-  );
-  const continuations: unknown[] = [{ jobId: job.id, tenant }];
+  const state = long?.state;
+  if (state) tenant = state.tenant;
+  else if (long) tenant = `bench-${Date.now().toString(36)}`;
+  let jobId: string;
+  let size: number;
+  if (state) {
+    ({ jobId, size } = state);
+    // The previous process may have died holding the job's lease: wait until it expires, as a redelivery would.
+    const held = (await getJobItem(tenant, jobId))?.leaseUntil ?? 0;
+    if (held > Date.now()) {
+      process.stderr.write(`waiting ${round((held - Date.now()) / 1000)} s for the previous process's lease\n`);
+      await new Promise((r) => setTimeout(r, held - Date.now() + 1000));
+    }
+  } else {
+    const file = join(dataDir, `bench-${entity}-${rows}.csv`);
+    await make(file, rows);
+    size = (await stat(file)).size;
+    const key = `bench/${tenant}/${entity}.csv`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: local.info.uploadsBucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: size,
+      }),
+    );
+    await rm(file, { force: true });
+    const caller = { tenant, userId: "u-bench", roles: ["admin" as const], dept: "d1" };
+    const job = await createListedJob(
+      caller,
+      "import",
+      { entity, mode: "upsert", matchOn: "code", dryRun: DRY_RUN, key, etag: "", source: "upload" },
+      "bench",
+    );
+    jobId = job.id;
+  }
+  const continuations: unknown[] = [{ jobId, tenant }];
   const handler = jobsWorker({ continueJob: async (m) => void continuations.push(m) });
-  const memBefore = process.memoryUsage().rss;
-  peakRss = memBefore;
-  const rssByTenth: number[] = [];
-  meter.read = 0;
-  meter.write = 0;
-  meter.items = 0;
+  const memBefore = state?.rssBefore ?? process.memoryUsage().rss;
+  peakRss = Math.max(state?.peakRss ?? 0, process.memoryUsage().rss);
+  const rssByTenth: number[] = [...(state?.rssByTenth ?? [])];
+  meter.read = state?.read ?? 0;
+  meter.write = state?.write ?? 0;
+  meter.items = state?.items ?? 0;
   byCommand.clear();
+  for (const [k, v] of Object.entries(state?.byCommand ?? {})) byCommand.set(k, { ...v });
+  let seconds = state?.seconds ?? 0;
+  let invocations = state?.invocations ?? 0;
+  const from = (await getJobItem(tenant, jobId))?.processed ?? 0;
+  const segment = {
+    startedAt: new Date().toISOString(),
+    rawItemsPerSecond: rawPerSecond,
+    seconds: 0,
+    processedFrom: from,
+    processedTo: from,
+  };
+  const segments = [...(state?.segments ?? []), segment];
+  /** Keeps the run's state for the next process (after the job's creation, then after every invocation). */
+  const save = async () => {
+    const kept: LongState = {
+      rows,
+      tenant,
+      jobId,
+      size,
+      seconds,
+      invocations,
+      read: meter.read,
+      write: meter.write,
+      items: meter.items,
+      peakRss,
+      rssBefore: memBefore,
+      rssByTenth,
+      byCommand: Object.fromEntries(byCommand),
+      segments,
+    };
+    await writeFile(statePath(), JSON.stringify(kept, null, 2) + "\n");
+  };
+  if (long) await save();
   meter.on = true;
-  const t0 = performance.now();
-  let invocations = 0;
   while (continuations.length) {
     const msg = continuations.shift();
+    const t0 = performance.now();
     const deadline = Date.now() + INVOCATION_MS;
     invocations++;
     const res = await handler(sqsEvent(msg), { getRemainingTimeInMillis: () => deadline - Date.now() } as Context);
     if (res.batchItemFailures.length) throw new Error("an import invocation failed");
-    const now = await getJobItem(tenant, job.id);
+    const now = await getJobItem(tenant, jobId);
+    const took = (performance.now() - t0) / 1000;
+    seconds += took;
+    segment.seconds += took;
     const processed = now?.processed ?? 0;
+    segment.processedTo = processed;
     while (rssByTenth.length < Math.floor((processed * 10) / rows)) rssByTenth.push(process.memoryUsage().rss);
-    const secs = (performance.now() - t0) / 1000;
     process.stderr.write(
       `[${new Date().toISOString()}] ${rows} rows: invocation ${invocations}, ${processed} processed, ` +
-        `${round(processed / secs)} rows/s, rss ${round(process.memoryUsage().rss / 2 ** 20)} MB\n`,
+        `${round(processed / seconds)} rows/s, rss ${round(process.memoryUsage().rss / 2 ** 20)} MB\n`,
     );
+    if (long) await save();
   }
-  const seconds = (performance.now() - t0) / 1000;
   meter.on = false;
+  // Across processes: the raw ceiling of each segment, weighted by the time the import spent in it.
+  if (long && seconds > 0)
+    rawPerSecond = segments.reduce((sum, g) => sum + g.rawItemsPerSecond * g.seconds, 0) / seconds;
   for (const [name, c] of [...byCommand].sort((a, b) => b[1].ms - a[1].ms)) {
     process.stderr.write(
       `  ${name}: ${c.calls} calls, ${round(c.ms / 1000)} s summed latency, ${round(c.units)} capacity units\n`,
     );
   }
-  const done = await getJobItem(tenant, job.id);
+  const done = await getJobItem(tenant, jobId);
   if (done?.status !== "succeeded") throw new Error(`import ended ${done?.status}: ${done?.failureReason ?? ""}`);
   const rowsPerSecond = rows / seconds;
   return {
@@ -272,6 +378,7 @@ async function runImport(
     itemsWrittenPerRow: round(meter.items / rows, 1),
     importItemsPerSec: round(meter.items / seconds),
     importItemEfficiency: round(meter.items / seconds / rawPerSecond, 3),
+    ...(long ? { segments } : {}),
   };
 }
 
@@ -334,5 +441,5 @@ try {
 } finally {
   clearInterval(sampler);
   await local.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  if (!LONG_DIR) await rm(dataDir, { recursive: true, force: true });
 }
