@@ -5,7 +5,6 @@
 import { strToU8, zipSync } from "fflate";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
-import type { Caller } from "../../shared/auth/claims.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { verifyAuditChain } from "../../shared/domain/audit/verify.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
@@ -22,14 +21,13 @@ import { getContactOf, listContacts } from "../../shared/domain/contacts/service
 import { normalizeQuery } from "../../shared/domain/validation/index.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
 import { batchGet } from "../../shared/domain/imports/repository.ts";
-import { type ImportParams } from "../../shared/domain/imports/schemas.ts";
 import { createListedJob, importObjectCreated, readImport } from "../../shared/domain/imports/service.ts";
-import { putObject } from "../../shared/domain/imports/storage.ts";
 import { readExport } from "../../shared/domain/exports/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
+import { anImport, runToEnd } from "../support/import-jobs.ts";
 import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 /**
@@ -54,38 +52,6 @@ vi.mock("../../shared/domain/imports/repository.ts", async (importOriginal) => {
     },
   };
 });
-
-let seq = 0;
-
-type Options = Partial<Pick<ImportParams, "entity" | "mode" | "matchOn" | "dryRun" | "mapping" | "sheet">>;
-
-/** Puts `body` into the uploads bucket and creates an import job of it, as the upload's S3 event would. */
-async function anImport(caller: Caller, body: string | Buffer, opts: Options = {}) {
-  const key = `it-files/${caller.tenant}/${++seq}.csv`;
-  await putObject(key, body, "text/csv");
-  const params: ImportParams = {
-    entity: opts.entity ?? "customers",
-    mode: opts.mode ?? "upsert",
-    matchOn: opts.matchOn ?? "code",
-    dryRun: opts.dryRun ?? false,
-    ...(opts.mapping ? { mapping: opts.mapping } : {}),
-    ...(opts.sheet ? { sheet: opts.sheet } : {}),
-    key,
-    etag: "",
-    source: "upload",
-  };
-  const job = await createListedJob(caller, "import", params, "req-it");
-  const continuations: JobMessage[] = [];
-  const handler = jobsWorker({ continueJob: async (m) => void continuations.push(m) });
-  return { jobId: job.id, message: { jobId: job.id, tenant: caller.tenant }, continuations, handler };
-}
-
-/** Runs an import to its end (following continuations) and resolves the stored job. */
-async function runToEnd(caller: Caller, body: string | Buffer, opts: Options = {}) {
-  const imp = await anImport(caller, body, opts);
-  expect(await imp.handler(sqsEvent(imp.message), fakeContext())).toEqual({ batchItemFailures: [] });
-  return { ...imp, job: (await getJobItem(caller.tenant, imp.jobId))! };
-}
 
 /** Every live customer of the tenant. */
 async function allCustomers(tenant: string) {
