@@ -2,6 +2,7 @@
 import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { countQuery } from "../../db/count.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
@@ -500,21 +501,10 @@ export async function searchCustomers(
  * belongs with the customers repository's owner-index reads and moves there when that file is next changed.
  */
 export async function countCustomersOf(tenant: string, ownerId: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: "GSI2",
-        KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :cust)",
-        ExpressionAttributeValues: { ":pk": K.ownerPk(tenant, ownerId), ":cust": K.ownerSk("") },
-        Select: "COUNT",
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += res.Count ?? 0;
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return count;
+  return countQuery({
+    TableName: table(),
+    IndexName: "GSI2",
+    KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :cust)",
+    ExpressionAttributeValues: { ":pk": K.ownerPk(tenant, ownerId), ":cust": K.ownerSk("") },
+  });
 }

@@ -3,6 +3,7 @@
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { countQuery } from "../../db/count.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";
@@ -251,21 +252,10 @@ export function escalationItem(tenant: string, t: Task, to: string | undefined, 
 
 /** How many open tasks a user is assigned (a handover's total). */
 export async function countOpenTasksOf(tenant: string, userId: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: "GSI2",
-        KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :open)",
-        ExpressionAttributeValues: { ":pk": K.assigneePk(tenant, userId), ":open": K.assigneeStatusPrefix("open") },
-        Select: "COUNT",
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += res.Count ?? 0;
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return count;
+  return countQuery({
+    TableName: table(),
+    IndexName: "GSI2",
+    KeyConditionExpression: "GSI2PK = :pk AND begins_with(GSI2SK, :open)",
+    ExpressionAttributeValues: { ":pk": K.assigneePk(tenant, userId), ":open": K.assigneeStatusPrefix("open") },
+  });
 }
