@@ -4,6 +4,7 @@ import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { TTL_ATTRIBUTE } from "../../db/table.ts";
 import { ddb } from "../../db/client.ts";
+import { queryAll } from "../../db/query.ts";
 import { shardOf } from "../../db/ids.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, MAX_TRANSACTION_ITEMS, transact } from "../../db/transact.ts";
@@ -34,21 +35,12 @@ const strip = (item: Record<string, unknown>) => {
 
 /** Reads the tenant's current schemes and value model: one Query of the config partition (strongly consistent). */
 export async function readConfig(tenant: string): Promise<ClassConfig> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "PK = :pk AND SK BETWEEN :a AND :b",
-        ExpressionAttributeValues: { ":pk": K.configPk(tenant), ":a": K.configFirstSk(), ":b": K.valueModelSk() },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: "PK = :pk AND SK BETWEEN :a AND :b",
+    ExpressionAttributeValues: { ":pk": K.configPk(tenant), ":a": K.configFirstSk(), ":b": K.valueModelSk() },
+    ConsistentRead: true,
+  });
   const stored = new Map(
     items.filter((i) => i.entity === "scheme").map((i) => [i.id as string, strip(i) as unknown as Scheme]),
   );
@@ -418,20 +410,11 @@ export async function listMembers(
 
 /** Every recorded category change of a customer, oldest first. */
 export async function readHistory(tenant: string, customerId: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "PK = :pk AND begins_with(SK, :h)",
-        ExpressionAttributeValues: { ":pk": customerKeys.pk(tenant, customerId), ":h": K.historyPrefix() },
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const out = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: "PK = :pk AND begins_with(SK, :h)",
+    ExpressionAttributeValues: { ":pk": customerKeys.pk(tenant, customerId), ":h": K.historyPrefix() },
+  });
   // One entry per scheme and change, oldest first, whichever form the item has (one scheme or many changes).
   const entries = out.flatMap((i): Record<string, unknown>[] =>
     i.changes && typeof i.changes === "object"

@@ -2,7 +2,7 @@
 import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
-import { countQuery } from "../../db/count.ts";
+import { countQuery, queryAll } from "../../db/query.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
@@ -114,22 +114,12 @@ export async function getCustomerItem(tenant: string, id: string): Promise<Custo
 
 /** Everything in the customer's item collection except search tokens: one Query (continued only past 1 MB). */
 export async function readCollection(tenant: string, id: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "PK = :pk AND SK < :end",
-        ExpressionAttributeValues: { ":pk": K.pk(tenant, id), ":end": K.collectionEnd() },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
+  return queryAll({
+    TableName: table(),
+    KeyConditionExpression: "PK = :pk AND SK < :end",
+    ExpressionAttributeValues: { ":pk": K.pk(tenant, id), ":end": K.collectionEnd() },
+    ConsistentRead: true,
+  });
 }
 
 /**

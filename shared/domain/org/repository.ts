@@ -1,7 +1,8 @@
 // DynamoDB access for departments and users.
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { queryAll } from "../../db/query.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
 import { orgKeys as K } from "./keys.ts";
@@ -23,21 +24,13 @@ export async function getDepartment(tenant: string, id: string): Promise<Departm
 
 /** Every department of the tenant, in tree order. */
 export async function listDepartments(tenant: string): Promise<Department[]> {
-  const out: Department[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: "GSI1",
-        KeyConditionExpression: "GSI1PK = :pk",
-        ExpressionAttributeValues: { ":pk": K.deptListPk(tenant) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []).map((i) => strip<Department>(i)));
-    start = res.LastEvaluatedKey;
-  } while (start);
+  const items = await queryAll({
+    TableName: table(),
+    IndexName: "GSI1",
+    KeyConditionExpression: "GSI1PK = :pk",
+    ExpressionAttributeValues: { ":pk": K.deptListPk(tenant) },
+  });
+  const out = items.map((i) => strip<Department>(i));
   return out;
 }
 

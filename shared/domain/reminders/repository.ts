@@ -3,6 +3,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
+import { queryAll } from "../../db/query.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { newId } from "../../db/ids.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
@@ -19,22 +20,13 @@ const strip = <T>(item: Record<string, unknown>): T => {
 };
 
 export async function listRules(tenant: string): Promise<ReminderRule[]> {
-  const out: ReminderRule[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await ddb.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: "PK = :pk AND begins_with(SK, :p)",
-        ExpressionAttributeValues: { ":pk": K.rulesPk(tenant), ":p": K.rulePrefix() },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    out.push(...(res.Items ?? []).map((i) => strip<ReminderRule>(i)));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return out;
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: "PK = :pk AND begins_with(SK, :p)",
+    ExpressionAttributeValues: { ":pk": K.rulesPk(tenant), ":p": K.rulePrefix() },
+    ConsistentRead: true,
+  });
+  return items.map((i) => strip<ReminderRule>(i));
 }
 
 export async function getRule(tenant: string, id: string): Promise<ReminderRule | undefined> {

@@ -3,7 +3,7 @@
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
 import { ddb } from "../../db/client.ts";
-import { countQuery } from "../../db/count.ts";
+import { countQuery } from "../../db/query.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
 import { customerKeys } from "../customers/keys.ts";

@@ -1,8 +1,8 @@
-// countQuery: a COUNT Query followed over every page, the counts summed.
+// countQuery and queryAll: a Query followed over every page.
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, expect, it } from "vitest";
-import { countQuery } from "../../../shared/db/count.ts";
+import { countQuery, queryAll } from "../../../shared/db/query.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddbMock.reset());
@@ -23,4 +23,15 @@ it("sums the count of every page and asks for counts only", async () => {
   expect(inputs.every((i) => i.Select === "COUNT")).toBe(true);
   expect(inputs[0]!.ExclusiveStartKey).toBeUndefined();
   expect(inputs[1]!.ExclusiveStartKey).toEqual({ PK: "a", SK: "1" });
+});
+
+it("queryAll follows every page and returns the items in order", async () => {
+  ddbMock
+    .on(QueryCommand)
+    .resolvesOnce({ Items: [{ n: 1 }, { n: 2 }], LastEvaluatedKey: { PK: "a", SK: "2" } })
+    .resolvesOnce({ Items: [{ n: 3 }] });
+  expect(
+    await queryAll({ TableName: "t", KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": "x" } }),
+  ).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  expect(ddbMock.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual({ PK: "a", SK: "2" });
 });
