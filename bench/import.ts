@@ -128,33 +128,34 @@ async function rawBatchWrite(n: number): Promise<number> {
 
 /** A customer CSV of `n` rows (code, name, phone, USCC, region, level, tags), written to disk line by line. */
 async function writeCsv(path: string, n: number): Promise<void> {
+  await writeLines(path, "\ufeff客户编码,客户名称,联系电话,统一社会信用代码,地区编码,客户等级,标签", n, (i) => {
+    const first17 = `91310115${String(i).padStart(9, "0")}`;
+    return (
+      `IMP-${i},上海浦东基准贸易有限公司${i},021-5888${String(i % 10000).padStart(4, "0")},` +
+      `${first17}${usccCheckChar(first17)},310115,${"ABC"[i % 3]},"重点,华东"`
+    );
+  });
+}
+
+/** A CSV file of `header` and `n` rows made by `row`, streamed to disk (CRLF line ends, as Excel writes them). */
+async function writeLines(path: string, header: string, n: number, row: (i: number) => string): Promise<void> {
   const out = createWriteStream(path);
   const write = (s: string) =>
     out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
-  await write("\ufeff客户编码,客户名称,联系电话,统一社会信用代码,地区编码,客户等级,标签\r\n");
-  for (let i = 0; i < n; i++) {
-    const first17 = `91310115${String(i).padStart(9, "0")}`;
-    await write(
-      `IMP-${i},上海浦东基准贸易有限公司${i},021-5888${String(i % 10000).padStart(4, "0")},` +
-        `${first17}${usccCheckChar(first17)},310115,${"ABC"[i % 3]},"重点,华东"\r\n`,
-    );
-  }
+  await write(`${header}\r\n`);
+  for (let i = 0; i < n; i++) await write(`${row(i)}\r\n`);
   await new Promise<void>((r) => out.end(() => r()));
 }
 
 /** A contact CSV of `n` rows: two contacts (one of them primary) for each of the first n/2 customers of writeCsv. */
 async function writeContactsCsv(path: string, n: number): Promise<void> {
-  const out = createWriteStream(path);
-  const write = (s: string) =>
-    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
-  await write("\ufeff客户编码,联系人,手机,职务,主联系人\r\n");
-  for (let i = 0; i < n; i++) {
-    const customer = Math.floor(i / 2);
-    await write(
-      `IMP-${customer},联系人${i},139${String(i).padStart(8, "0")},${i % 2 ? "采购经理" : "总经理"},${i % 2 ? "否" : "是"}\r\n`,
-    );
-  }
-  await new Promise<void>((r) => out.end(() => r()));
+  await writeLines(
+    path,
+    "\ufeff客户编码,联系人,手机,职务,主联系人",
+    n,
+    (i) =>
+      `IMP-${Math.floor(i / 2)},联系人${i},139${String(i).padStart(8, "0")},${i % 2 ? "采购经理" : "总经理"},${i % 2 ? "否" : "是"}`,
+  );
 }
 
 function sqsEvent(body: unknown): SQSEvent {

@@ -21,7 +21,7 @@ import { guardSensitive } from "../org/sensitive.ts";
 import { canSee } from "../org/viewer.ts";
 import { normalizeQuery } from "../validation/index.ts";
 import type { ChunkContext, RowOutcome, RowResult } from "./customer-import.ts";
-import { derivedId, GROUP_CONCURRENCY, pool, settledPool, WRITE_CONCURRENCY } from "./customer-import.ts";
+import { derivedId, GROUP_CONCURRENCY, pool, rowFailure, settledPool, WRITE_CONCURRENCY } from "./customer-import.ts";
 import { guardOwners, writeGroup } from "./repository.ts";
 
 export interface ContactRow {
@@ -64,10 +64,10 @@ const MAX_BATCH_ITEMS = MAX_TRANSACTION_ITEMS - 4;
  * Imports one chunk of contact rows; one result per row, in row order.
  *
  * Each customer's rows are planned against its contacts as read (one consistent Query, none when its counter says it
- * has no contacts), into one batch: its new and
- * changed contacts, one counter and primary-pointer update, their audit entries. Batches of customers of one audit
- * chain are packed into one TransactWriteItems (a new contact's id is chosen in its customer's chain, so a lane of
- * batches moves one chain head and lanes never contend), lanes written in parallel. A transaction that is cancelled
+ * has no contacts), into one batch: its new and changed contacts, one counter and primary-pointer update, their audit
+ * entries. Batches of customers of one audit chain are packed into one TransactWriteItems (a new contact's id is
+ * chosen in its customer's chain, so a lane of batches moves one chain head and lanes never contend), lanes written in
+ * parallel. A transaction that is cancelled
  * (a customer deleted or its primary changed meanwhile, a contact edited) is not retried as a whole: each customer of
  * it is read again and its rows written one by one, as the contacts API would, each row failing on its own.
  */
@@ -134,7 +134,7 @@ interface Planned {
 type Stored = Contact & { importMark?: string };
 
 /** A customer's contacts by match key, read consistently (a repeated chunk must see what its first attempt wrote). */
-async function contactsOf(tenant: string, customerId: string): Promise<Map<string, Contact>> {
+async function contactsOf(tenant: string, customerId: string): Promise<Map<string, Stored>> {
   const existing = new Map<string, Stored>();
   for (const item of await readCollection(tenant, customerId)) {
     if (item.entity !== "contact") continue;
@@ -207,13 +207,7 @@ function planCustomer(
         if (w) writes.push({ ...w, rows, claims: input.isPrimary === true });
         done(w ? (found ? "updated" : "inserted") : "skipped");
       } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        const e = err.errors?.[0];
-        groupResults(
-          rows,
-          { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } },
-          results,
-        );
+        groupResults(rows, rowFailure(err), results);
       }
     }
   }
@@ -352,9 +346,7 @@ async function oneByOne(ctx: ChunkContext, customerId: string, list: ContactRow[
           existing = await contactsOf(ctx.tenant, customerId);
           continue;
         }
-        if (!(err instanceof AppError)) throw err;
-        const e = err.errors?.[0];
-        out = { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
+        out = rowFailure(err);
         break;
       }
     }

@@ -211,7 +211,7 @@ async function readProfiles(tenant: string, ids: Iterable<string>): Promise<Map<
 }
 
 /** Turns an error a row caused into its failed outcome; anything else (infrastructure) is thrown. */
-function rowFailure(err: unknown): Outcome {
+export function rowFailure(err: unknown): Outcome {
   if (!(err instanceof AppError)) throw err;
   const e = err.errors?.[0];
   return { outcome: "failed", error: { column: e?.path ?? "", message: e?.message ?? err.message } };
