@@ -143,24 +143,9 @@ export async function insertContact(
   primary: PrimaryChange | undefined,
   extras: GuardedItem[],
 ) {
-  await transact([
-    ...extras,
-    profileUpdate(tenant, c.customerId, { countDelta: 1, primary }),
-    {
-      item: {
-        Put: {
-          TableName: table(),
-          Item: contactItem(tenant, c),
-          ConditionExpression: "attribute_not_exists(PK)",
-        },
-      },
-      onConditionFailed: () => new ConflictError(`contact ${c.id} already exists`),
-    },
-    ...(primary?.from && primary.from !== c.id
-      ? [demote(tenant, c.customerId, primary.from, c.createdAt, c.createdBy)]
-      : []),
-    ...birthdayReplan(tenant, undefined, c),
-  ]);
+  await transact(
+    contactBatchItems(tenant, { customerId: c.customerId, writes: [{ after: c }], ...primaryMove(primary, c) }, extras),
+  );
 }
 
 export async function replaceContact(
@@ -170,25 +155,21 @@ export async function replaceContact(
   primary: PrimaryChange | undefined,
   extras: GuardedItem[],
 ) {
-  await transact([
-    {
-      item: {
-        Put: {
-          TableName: table(),
-          Item: contactItem(tenant, after),
-          ConditionExpression: "version = :v",
-          ExpressionAttributeValues: { ":v": before.version },
-        },
-      },
-      onConditionFailed: contactStale(before.id),
-    },
-    ...(primary ? [profileUpdate(tenant, after.customerId, { countDelta: 0, primary })] : []),
-    ...(primary?.from && primary.from !== after.id
-      ? [demote(tenant, after.customerId, primary.from, after.updatedAt, after.updatedBy)]
-      : []),
-    ...birthdayReplan(tenant, before, after),
-    ...extras,
-  ]);
+  await transact(
+    contactBatchItems(
+      tenant,
+      { customerId: after.customerId, writes: [{ before, after }], ...primaryMove(primary, after) },
+      extras,
+    ),
+  );
+}
+
+/** A single contact's primary change: the pointer's move, and the demotion of the contact that held the role. */
+function primaryMove(primary: PrimaryChange | undefined, c: Contact): Pick<ContactBatch, "primary" | "demote"> {
+  if (!primary) return {};
+  const demote =
+    primary.from && primary.from !== c.id ? { id: primary.from, at: c.updatedAt, by: c.updatedBy } : undefined;
+  return demote ? { primary, demote } : { primary };
 }
 
 export async function removeContact(
