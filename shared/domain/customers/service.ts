@@ -18,14 +18,14 @@ import { maskRecord } from "../org/masking.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, requireWrite, resolveViewer, resolveViewerWith, scopeConditions, type Viewer } from "../org/viewer.ts";
-import { counterKey, renderCode } from "../settings/code-pattern.ts";
-import { getSettings, nextSequence } from "../settings/settings.ts";
+import { getSettings } from "../settings/settings.ts";
 import { replanMarker } from "../reminders/repository.ts";
 import { openTasksOf } from "../tasks/view.ts";
 import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "../orders/present.ts";
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
 import { conditionsOf, matches } from "./filters.ts";
 import { customerKeys } from "./keys.ts";
+import { newCustomer, nextCustomerCode } from "./new-customer.ts";
 import {
   binCustomer,
   type CustomerItem,
@@ -139,27 +139,9 @@ export async function createCustomer(
     for (let attempt = 1; ; attempt++) {
       const now = new Date();
       let code = input.code;
-      if (!code) {
-        const pattern = settings!.customerCodePattern;
-        const seq = await nextSequence(caller.tenant, "CUSTCODE", counterKey(pattern, now, settings!.timeZone));
-        code = renderCode(pattern, now, settings!.timeZone, seq);
-      }
+      if (!code) code = await nextCustomerCode(caller.tenant, settings!, now);
       const at = now.toISOString();
-      const customer: Customer = {
-        id: newId(now.getTime()),
-        ...input,
-        code,
-        ownerId,
-        ...(dept.deptId ? { deptId: dept.deptId } : {}),
-        ...(dept.deptPath ? { deptPath: dept.deptPath } : {}),
-        categories: {},
-        stats: { contactCount: 0 },
-        version: 1,
-        createdAt: at,
-        updatedAt: at,
-        createdBy: caller.userId,
-        updatedBy: caller.userId,
-      };
+      const customer = newCustomer(input, { id: newId(now.getTime()), code, ownerId, dept, at, by: caller.userId });
       const body = present(customer, v);
       const result = { status: 201, body };
       const extras = [

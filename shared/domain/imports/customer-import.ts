@@ -33,12 +33,12 @@ import {
   toCustomer,
   updateItems,
 } from "../customers/repository.ts";
+import { newCustomer, nextCustomerCode } from "../customers/new-customer.ts";
 import { type Customer, type CustomerCreate, CustomerCreateSchema } from "../customers/schemas.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, type Viewer } from "../org/viewer.ts";
-import { counterKey, renderCode } from "../settings/code-pattern.ts";
-import { getSettings, nextSequence, type Settings } from "../settings/settings.ts";
+import { getSettings, type Settings } from "../settings/settings.ts";
 import { normalizeQuery, searchTokens } from "../validation/index.ts";
 import { batchGet, guardOwners, putIndexItems, writeGroup } from "./repository.ts";
 import type { MatchKey } from "./schemas.ts";
@@ -479,27 +479,10 @@ async function planInsert(ctx: ChunkContext, g: Group): Promise<Plan> {
   const dept = await departmentOf(ctx, ownerId);
   const now = new Date();
   let code = input.code;
-  if (!code) {
-    ctx.settings ??= await getSettings(ctx.tenant);
-    const s = ctx.settings;
-    const seq = await nextSequence(ctx.tenant, "CUSTCODE", counterKey(s.customerCodePattern, now, s.timeZone));
-    code = renderCode(s.customerCodePattern, now, s.timeZone, seq);
-  }
+  if (!code) code = await nextCustomerCode(ctx.tenant, (ctx.settings ??= await getSettings(ctx.tenant)), now);
   const at = now.toISOString();
   const customer: Customer & { importMark: string } = {
-    id,
-    ...input,
-    code,
-    ownerId,
-    ...(dept.deptId ? { deptId: dept.deptId } : {}),
-    ...(dept.deptPath ? { deptPath: dept.deptPath } : {}),
-    categories: {},
-    stats: { contactCount: 0 },
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-    createdBy: ctx.caller.userId,
-    updatedBy: ctx.caller.userId,
+    ...newCustomer(input, { id, code, ownerId, dept, at, by: ctx.caller.userId }),
     importMark: mark(ctx, g, "inserted"),
   };
   const tokens = searchTokens(customer.name, customer.code);
