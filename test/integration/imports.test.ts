@@ -307,6 +307,9 @@ describe("customer import (CSV)", () => {
       });
       const all = await allCustomers(admin.tenant);
       expect(all).toHaveLength(rows);
+      // Rows without a code were numbered from the tenant's pattern, as the API numbers them: distinct and guarded.
+      expect(new Set(all.map((c) => c.code)).size).toBe(rows);
+      for (const c of all.slice(0, 5)) expect(await codeOwner(admin.tenant, c.code)).toBe(c.id);
       const hit = (await searchCustomers(admin.tenant, normalizeQuery("索引客户7号"), [], 10, undefined)).items;
       expect(hit.map((c) => c.name)).toEqual(["索引客户7号"]);
       expect((await queryAudit(admin.tenant, { entityId: hit[0]!.id, limit: 10 })).items).toHaveLength(1);
