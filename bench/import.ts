@@ -13,7 +13,8 @@
 //   that is stopped (killed, or the machine shut down) is started again with the same command and carries the same
 //   import job on from its checkpoint, as a Lambda invocation would after a crash. The rate counts the time spent in
 //   invocations only; the raw ceiling is measured again at the start of every process (segment), and the rate is
-//   compared with their time-weighted mean. Delete the folder to start afresh.
+//   compared with their time-weighted mean. Delete the folder to start afresh. Its figures go to
+//   bench/results/import-long.json (shown by `npm run bench` beside the import of import.json).
 // Progress goes to stderr (one line per simulated invocation); the figures, as JSON, to stdout.
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -419,7 +420,11 @@ try {
     );
   } else
     await writeFile(
-      DRY_RUN ? "bench/results/import-dry-run.json" : "bench/results/import.json",
+      DRY_RUN
+        ? "bench/results/import-dry-run.json"
+        : LONG_DIR
+          ? "bench/results/import-long.json"
+          : "bench/results/import.json",
       JSON.stringify(
         {
           at: new Date().toISOString(),

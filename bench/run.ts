@@ -63,6 +63,8 @@ const recompute = read("bench/results/recompute.json");
 const imports = read("bench/results/import.json");
 /** A contact file imported after a customer file (BENCH_IMPORT_CONTACTS=1 bench/import.ts), when one was made. */
 const contactImport = read("bench/results/import-contacts.json");
+/** An insert run across processes (BENCH_IMPORT_DIR=<folder> bench/import.ts: the 1M-row file), when one finished. */
+const longImport = read("bench/results/import-long.json");
 /** The memory of the biggest file, from a dry run (BENCH_IMPORT_DRY_RUN=1 bench/import.ts), when one was made. */
 const dryRun = read("bench/results/import-dry-run.json");
 
@@ -107,6 +109,20 @@ const latest = {
         itemEfficiency: contactImport.importItemEfficiency,
       }
     : undefined,
+  longImport: longImport
+    ? {
+        at: longImport.at,
+        rows: longImport.rows,
+        rowsPerSec: longImport.importRowsPerSec,
+        rawBatchWritePerSec: longImport.rawBatchWritePerSec,
+        efficiency: longImport.importEfficiency,
+        itemsWrittenPerRow: longImport.itemsWrittenPerRow,
+        itemEfficiency: longImport.importItemEfficiency,
+        peakRssMb: longImport.peakRssMb,
+        rssAtEachTenthMb: longImport.results?.at(-1)?.rssAtEachTenthMB,
+        processes: longImport.results?.at(-1)?.segments?.length,
+      }
+    : undefined,
   dryRunImport: dryRun
     ? {
         at: dryRun.at,
@@ -121,6 +137,17 @@ const latest = {
     recomputeEfficiency: { target: 0.8, met: (recompute?.recomputeEfficiency ?? 0) >= 0.8 },
     oneRequestGet: { target: 1, measured: api?.requestsPerCall?.["get customer"] },
     oneRequest360: { target: 1, measured: api?.requestsPerCall?.["360 view"] },
+    // Flat memory: the RSS at each tenth of the 1M-row insert (or, until one finished, of its dry run).
+    importMemoryFlat: (() => {
+      const src = longImport?.rows >= 1_000_000 ? longImport : dryRun?.rows >= 1_000_000 ? dryRun : undefined;
+      const tenths = (src?.results?.at(-1)?.rssAtEachTenthMB ?? []) as number[];
+      return {
+        target: "flat for a 1M-row import",
+        measuredOn: src === longImport && src ? "insert" : src ? "dry run" : undefined,
+        rssAtEachTenthMb: tenths,
+        spreadMb: tenths.length ? Math.round(Math.max(...tenths) - Math.min(...tenths)) : undefined,
+      };
+    })(),
     apiBundlesKb: {
       target: BUNDLE_TARGET_KB,
       over: apiFigures.filter((f) => f.kb > BUNDLE_TARGET_KB).map((f) => `${f.name} ${f.kb}`),
@@ -128,7 +155,13 @@ const latest = {
   },
   costs: api ? costTable(api, imports) : undefined,
   prices: PRICES,
-  parts: { bundles: bundles?.at, api: api?.at, recompute: recompute?.at, import: imports?.at },
+  parts: {
+    bundles: bundles?.at,
+    api: api?.at,
+    recompute: recompute?.at,
+    import: imports?.at,
+    longImport: longImport?.at,
+  },
   detail: { api, recompute, import: imports },
 };
 await writeFile("bench/results/latest.json", JSON.stringify(latest, null, 2) + "\n");
@@ -168,6 +201,19 @@ if (latest.contactImport) {
     `contact import of ${c.rows} rows: rows/s`,
     c.rowsPerSec,
     `raw ${c.rawBatchWritePerSec} items/s (ratio ${c.efficiency}); ${c.itemsWrittenPerRow} items a row, per item ${c.itemEfficiency}`,
+  );
+}
+if (latest.longImport) {
+  const l = latest.longImport;
+  line(
+    `import of ${l.rows} rows (${l.processes} processes): rows/s`,
+    l.rowsPerSec,
+    `raw ${l.rawBatchWritePerSec} items/s (ratio ${l.efficiency}); ${l.itemsWrittenPerRow} items a row, per item ${l.itemEfficiency}`,
+  );
+  line(
+    `import of ${l.rows} rows: peak RSS MB`,
+    l.peakRssMb,
+    `at each tenth: ${(l.rssAtEachTenthMb ?? []).join(", ")}`,
   );
 }
 if (latest.dryRunImport) {
