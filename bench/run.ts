@@ -210,11 +210,7 @@ if (latest.longImport) {
     l.rowsPerSec,
     `raw ${l.rawBatchWritePerSec} items/s (ratio ${l.efficiency}); ${l.itemsWrittenPerRow} items a row, per item ${l.itemEfficiency}`,
   );
-  line(
-    `import of ${l.rows} rows: peak RSS MB`,
-    l.peakRssMb,
-    `at each tenth: ${(l.rssAtEachTenthMb ?? []).join(", ")}`,
-  );
+  line(`import of ${l.rows} rows: peak RSS MB`, l.peakRssMb, `at each tenth: ${(l.rssAtEachTenthMb ?? []).join(", ")}`);
 }
 if (latest.dryRunImport) {
   const d = latest.dryRunImport;
