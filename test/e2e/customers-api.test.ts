@@ -211,3 +211,30 @@ describe("tenant isolation", () => {
     expect((await admin.get(`/v1/customers/${c.id}`)).body.version).toBe(1);
   });
 });
+
+describe("owner and department", () => {
+  it("an admin without a department hands a customer to a user with no record: the owner moves, the department stays", async () => {
+    const tenant = uniqueTenant("owner");
+    const boss = api(await mintToken({ tenant, sub: "u-boss", roles: ["admin"] })); // no dept claim
+    expect((await boss.post("/v1/departments", { id: "east", name: "华东" })).status).toBe(201);
+    const user = await boss.put("/v1/users/u-east", { version: 0, roles: ["sales"], deptId: "east" });
+    expect(user.status, user.text).toBe(200);
+    const created = await boss.post("/v1/customers", { name: "杭州西湖茶业", ownerId: "u-east" });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ ownerId: "u-east", deptId: "east" });
+
+    const moved = await boss.patch(
+      `/v1/customers/${created.body.id}`,
+      { ownerId: "u-ghost" },
+      { "if-match": `"${created.body.version}"` },
+    );
+    expect(moved.status, moved.text).toBe(200);
+    const now = (await boss.get(`/v1/customers/${created.body.id}`)).body;
+    expect(now).toMatchObject({ ownerId: "u-ghost", deptId: "east", version: created.body.version + 1 });
+    // Still listed under its department: a manager of the department sees it.
+    const manager = api(await mintToken({ tenant, sub: "u-mgr", roles: ["manager"], dept: "east" }));
+    const listed = await manager.get("/v1/customers?limit=50");
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((c: { id: string }) => c.id)).toContain(created.body.id);
+  });
+});

@@ -240,6 +240,18 @@ describe("customer import (CSV)", () => {
     expect((await queryAudit(admin.tenant, { entityId: sample.id, limit: 10 })).items).toHaveLength(1);
   }, 120_000);
 
+  it("an importer without a department gives customers to owners with no user record: every row is written and the owners move", async () => {
+    const admin = aCaller({ dept: undefined });
+    const first = await runToEnd(admin, "code,name,负责人\nOW-1,归属客户甲,u-admin\nOW-2,归属客户乙,u-ghost\n");
+    expect(first.job).toMatchObject({ status: "succeeded", counts: { inserted: 2, failed: 0 } });
+    const moved = await runToEnd(admin, "code,name,负责人\nOW-1,归属客户甲,u-ghost\nOW-2,归属客户乙,u-admin\n");
+    expect(moved.job).toMatchObject({ status: "succeeded", counts: { updated: 2, failed: 0 } });
+    const one = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "OW-1"))!))!;
+    const two = (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "OW-2"))!))!;
+    expect([one.ownerId, two.ownerId]).toEqual(["u-ghost", "u-admin"]);
+    expect([one.deptPath, two.deptPath]).toEqual([undefined, undefined]);
+  });
+
   it("an API create of a code the import is about to insert meanwhile: exactly one customer, the row skipped", async () => {
     const admin = aCaller();
     const rows = 60;

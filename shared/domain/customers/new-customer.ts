@@ -10,6 +10,14 @@ export async function nextCustomerCode(tenant: string, settings: Settings, now: 
   return renderCode(pattern, now, timeZone, seq);
 }
 
+/**
+ * The department fields a customer takes from whom it follows (its owner's user record, else the viewer): only those
+ * that are set, so a write never sets one to nothing (a caller without a department keeps the customer's own).
+ */
+export function departmentFields(d: { deptId?: string; deptPath?: string }): { deptId?: string; deptPath?: string } {
+  return { ...(d.deptId ? { deptId: d.deptId } : {}), ...(d.deptPath ? { deptPath: d.deptPath } : {}) };
+}
+
 /** A new customer: no categories or contacts yet, version 1, created and last updated by `by` at `at`. */
 export function newCustomer(
   input: CustomerCreate,
@@ -20,8 +28,7 @@ export function newCustomer(
     ...input,
     code: c.code,
     ownerId: c.ownerId,
-    ...(c.dept.deptId ? { deptId: c.dept.deptId } : {}),
-    ...(c.dept.deptPath ? { deptPath: c.dept.deptPath } : {}),
+    ...departmentFields(c.dept),
     categories: {},
     stats: { contactCount: 0 },
     version: 1,

@@ -25,7 +25,7 @@ import { latestOrders, presentStats as presentOrderStats, receivablesOf } from "
 import { normalizeQuery, regionName, searchTokens } from "../validation/index.ts";
 import { conditionsOf, matches } from "./filters.ts";
 import { customerKeys } from "./keys.ts";
-import { newCustomer, nextCustomerCode } from "./new-customer.ts";
+import { departmentFields, newCustomer, nextCustomerCode } from "./new-customer.ts";
 import {
   binCustomer,
   type CustomerItem,
@@ -78,10 +78,8 @@ export async function visibleCustomer(caller: Caller, id: string): Promise<{ v: 
 
 /** The department a customer belongs to follows its owner: the owner's user record, else the viewer's own. */
 async function departmentOf(v: Viewer, ownerId: string): Promise<{ deptId?: string; deptPath?: string }> {
-  if (ownerId === v.userId) return { deptId: v.deptId, deptPath: v.deptPath };
-  const owner = await getUserRecord(v.tenant, ownerId);
-  if (owner) return { deptId: owner.deptId, deptPath: owner.deptPath };
-  return { deptId: v.deptId, deptPath: v.deptPath };
+  const owner = ownerId === v.userId ? undefined : await getUserRecord(v.tenant, ownerId);
+  return departmentFields(owner ?? v);
 }
 
 /** The image kept in audit entries: the stored fields, without derived display fields. */

@@ -33,7 +33,7 @@ import {
   toCustomer,
   updateItems,
 } from "../customers/repository.ts";
-import { newCustomer, nextCustomerCode } from "../customers/new-customer.ts";
+import { departmentFields, newCustomer, nextCustomerCode } from "../customers/new-customer.ts";
 import { type Customer, type CustomerCreate, CustomerCreateSchema } from "../customers/schemas.ts";
 import { getUserRecord } from "../org/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
@@ -459,11 +459,10 @@ async function planGroup(
 
 async function departmentOf(ctx: ChunkContext, ownerId: string) {
   const v = ctx.viewer;
-  if (ownerId === v.userId) return { deptId: v.deptId, deptPath: v.deptPath };
+  if (ownerId === v.userId) return departmentFields(v);
   let d = ctx.owners.get(ownerId);
   if (!d) {
-    const user = await getUserRecord(ctx.tenant, ownerId);
-    d = user ? { deptId: user.deptId, deptPath: user.deptPath } : { deptId: v.deptId, deptPath: v.deptPath };
+    d = departmentFields((await getUserRecord(ctx.tenant, ownerId)) ?? v);
     ctx.owners.set(ownerId, d);
   }
   return d;

@@ -294,7 +294,7 @@ export async function listImports(caller: Caller, q: { limit: number; cursor?: s
 
 /** The template of an entity: a CSV with the UTF-8 BOM (so Excel shows the Chinese headers) and the header row. */
 export function importTemplate(entity: string): { fileName: string; body: string } {
-  if (!(entity in COLUMNS_BY_ENTITY)) throw new NotFoundError(`no import template for ${entity}`);
+  if (!Object.hasOwn(COLUMNS_BY_ENTITY, entity)) throw new NotFoundError(`no import template for ${entity}`);
   const columns = COLUMNS_BY_ENTITY[entity as ImportEntity];
   return { fileName: `${entity}-template.csv`, body: UTF8_BOM + csvLine(templateHeader(columns)) };
 }
