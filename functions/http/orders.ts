@@ -2,6 +2,7 @@
 // adapter --> (use case) --> domain & repositories
 import { httpApi, parse, type Request } from "../../shared/http/api.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
+import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
 import {
@@ -13,8 +14,8 @@ import {
 } from "../../shared/domain/orders/schemas.ts";
 import {
   actOnOrder,
-  addPayment,
-  createOrder,
+  addPaymentOnce,
+  createOrderOnce,
   getOrder,
   listOrders,
   patchOrder,
@@ -25,8 +26,16 @@ const orderId = (req: Request) => req.params.id ?? "";
 
 export const handler = httpApi({
   "POST /v1/orders": async (req) => {
-    const o = await createOrder(req.caller, parse(OrderCreateSchema, req.body()), req.requestId);
-    return json(201, o, { location: `/v1/orders/${o.id}`, etag: `"${o.version}"` });
+    const raw = req.body();
+    const input = parse(OrderCreateSchema, raw);
+    const idem = idempotencyFrom(req.caller.tenant, req.headers["idempotency-key"], "POST /v1/orders", raw);
+    const res = await createOrderOnce(req.caller, input, idem, req.requestId);
+    const o = res.body as { id: string; version: number };
+    return json(res.status, o, {
+      location: `/v1/orders/${o.id}`,
+      etag: `"${o.version}"`,
+      ...(res.replayed ? { "idempotent-replayed": "true" } : {}),
+    });
   },
 
   "GET /v1/orders": async (req) =>
@@ -47,8 +56,17 @@ export const handler = httpApi({
   "POST /v1/orders/{id}/{action}": async (req) => {
     const action = req.params.action ?? "";
     if (action === "payments") {
-      const o = await addPayment(req.caller, orderId(req), parse(PaymentSchema, req.body()), req.requestId);
-      return json(201, o, { etag: `"${o.version}"` });
+      const raw = req.body();
+      const input = parse(PaymentSchema, raw);
+      // The order is part of what was asked: the same key on another order's payment is refused, not replayed.
+      const route = `POST /v1/orders/${orderId(req)}/payments`;
+      const idem = idempotencyFrom(req.caller.tenant, req.headers["idempotency-key"], route, raw);
+      const res = await addPaymentOnce(req.caller, orderId(req), input, idem, req.requestId);
+      const o = res.body as { version: number };
+      return json(res.status, o, {
+        etag: `"${o.version}"`,
+        ...(res.replayed ? { "idempotent-replayed": "true" } : {}),
+      });
     }
     if (!(ORDER_ACTIONS as readonly string[]).includes(action)) throw new NotFoundError(`no order action ${action}`);
     const body = parse(ActionBodySchema, req.body());

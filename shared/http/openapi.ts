@@ -186,6 +186,7 @@ const ops: Record<string, Op> = {
     summary: "Create a draft order for a customer in scope (amounts are decimal strings, at most 2 places)",
     body: OrderCreateSchema,
     status: 201,
+    idempotent: true,
   },
   "GET /v1/orders": {
     summary: "Orders in the caller's data scope (or of one customer), newest first",
@@ -199,9 +200,10 @@ const ops: Record<string, Op> = {
   },
   "POST /v1/orders/{id}/{action}": {
     summary:
-      "action = submit | approve | reject | ship | return | cancel (body: reason, lines for a partial return; 409 when not allowed from the status), or payments (body: amount, at, method; 201)",
+      "action = submit | approve | reject | ship | return | cancel (body: reason, lines for a partial return; 409 when not allowed from the status), or payments (body: amount, at, method; 201; Idempotency-Key honoured)",
     body: ActionBodySchema.or(PaymentSchema),
     ifMatch: true,
+    idempotent: true,
   },
   "GET /v1/reports/sales": {
     summary:

@@ -178,6 +178,44 @@ describe("an order's life over HTTP", () => {
     expectProblem(await sales.get("/v1/orders/nope"), 404);
   });
 
+  it("replays an order create and a payment sent again with the same Idempotency-Key: one order, one payment, one number", async () => {
+    const c = await aCustomer(sales);
+    const body = { customerId: c.id, lines, note: "重发" };
+    const first = await sales.post("/v1/orders", body, { "idempotency-key": `order-${c.id}` });
+    expect(first.status).toBe(201);
+    const again = await sales.post("/v1/orders", body, { "idempotency-key": `order-${c.id}` });
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expectProblem(
+      await sales.post("/v1/orders", { ...body, note: "别的" }, { "idempotency-key": `order-${c.id}` }),
+      422,
+    );
+    const listed = (await sales.get(`/v1/orders?customerId=${c.id}`)).body.items;
+    expect(listed.map((o: { id: string }) => o.id)).toEqual([first.body.id]);
+    // The next order takes the next number: the replay took none.
+    const next = (await sales.post("/v1/orders", body)).body;
+    const seq = (code: string) => Number(code.match(/(\d+)$/)![1]);
+    expect(seq(next.code)).toBe(seq(first.body.code) + 1);
+
+    const o = first.body;
+    for (const a of ["submit", "approve"]) expect((await admin.post(`/v1/orders/${o.id}/${a}`, {})).status).toBe(200);
+    const pay = { amount: "10.00", method: "bank" };
+    const key = { "idempotency-key": `pay-${o.id}` };
+    const paid = await sales.post(`/v1/orders/${o.id}/payments`, pay, key);
+    expect(paid.status).toBe(201);
+    const replayed = await sales.post(`/v1/orders/${o.id}/payments`, pay, key);
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.body).toEqual(paid.body);
+    // The same key on another order's payment is another request: refused, not replayed onto it.
+    expectProblem(await sales.post(`/v1/orders/${next.id}/payments`, pay, key), 422);
+    const now = (await sales.get(`/v1/orders/${o.id}`)).body;
+    expect(now.payments).toHaveLength(1);
+    expect(now.paidAmount).toBe("10.00");
+    expect((await sales.get(`/v1/customers/${c.id}`)).body.stats).toMatchObject({ paidAmount: "10.00" });
+  });
+
   it("never shows one tenant's orders to another", async () => {
     const c = await aCustomer(admin);
     const o = (await admin.post("/v1/orders", { customerId: c.id, lines })).body;

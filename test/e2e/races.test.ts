@@ -98,6 +98,29 @@ describe("the same write many times at once", () => {
     expect(Number(order.paidAmount)).toBe(taken * 20);
   });
 
+  it("an order and a payment sent many times at once with one Idempotency-Key: one order, one payment", async () => {
+    const c = await aCustomer();
+    const key = { "idempotency-key": `race-order-${c.id}` };
+    const orders = await race(() => admin.post("/v1/orders", { customerId: c.id, lines }, key));
+    const made = orders.filter((r) => r.status === 201);
+    expect(made.length + orders.filter((r) => r.status === 409).length).toBe(N);
+    expect(new Set(made.map((r) => r.body.id)).size).toBe(1);
+    const listed = (await admin.get(`/v1/orders?customerId=${c.id}`)).body.items;
+    expect(listed).toHaveLength(1);
+    const o = listed[0];
+    for (const a of ["submit", "approve"]) expect((await admin.post(`/v1/orders/${o.id}/${a}`, {})).status).toBe(200);
+    const pay = { "idempotency-key": `race-pay-${o.id}` };
+    const paid = await race(() => admin.post(`/v1/orders/${o.id}/payments`, { amount: "20.00" }, pay));
+    expect(paid.filter((r) => r.status === 201).length).toBeGreaterThan(0);
+    const after = (await admin.get(`/v1/orders/${o.id}`)).body;
+    expect(after.payments).toHaveLength(1);
+    expect(after.paidAmount).toBe("20.00");
+    // Copies told to retry (409) get the one payment when they do.
+    const retry = await admin.post(`/v1/orders/${o.id}/payments`, { amount: "20.00" }, pay);
+    expect(retry.status).toBe(201);
+    expect(retry.body.payments).toHaveLength(1);
+  });
+
   it("a customer deleted and restored many times at once: it ends in one state, audited once per change", async () => {
     const c = await aCustomer();
     const deleted = await race(() => admin.delete(`/v1/customers/${c.id}`));

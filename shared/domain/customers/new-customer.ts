@@ -21,7 +21,14 @@ export function departmentFields(d: { deptId?: string; deptPath?: string }): { d
 /** A new customer: no categories or contacts yet, version 1, created and last updated by `by` at `at`. */
 export function newCustomer(
   input: CustomerCreate,
-  c: { id: string; code: string; ownerId: string; dept: { deptId?: string; deptPath?: string }; at: string; by: string },
+  c: {
+    id: string;
+    code: string;
+    ownerId: string;
+    dept: { deptId?: string; deptPath?: string };
+    at: string;
+    by: string;
+  },
 ): Customer {
   return {
     id: c.id,

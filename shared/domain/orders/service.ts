@@ -10,6 +10,7 @@ import type { Filter, ShardCursor } from "../../db/sharded.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { ConflictError, NotFoundError, UnprocessableError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
+import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import type { CustomerItem } from "../customers/repository.ts";
 import { visibleCustomer } from "../customers/service.ts";
 import { addFen, formatFen, mulFen, parseFen } from "../money.ts";
@@ -95,53 +96,71 @@ export const orderAudit = (
     requestId,
   });
 
-/** Creates a draft order for a customer the caller may see (else 404), numbered from the tenant's counter. */
-export async function createOrder(caller: Caller, input: OrderCreate, requestId?: string) {
+/**
+ * Creates a draft order for a customer the caller may see (else 404), numbered from the tenant's counter. Replays on a
+ * repeated Idempotency-Key: a retried create neither makes a second order nor takes a second number.
+ */
+export async function createOrderOnce(
+  caller: Caller,
+  input: OrderCreate,
+  idem: IdempotencyContext | undefined,
+  requestId?: string,
+) {
   if (!isId(input.customerId)) throw new NotFoundError(`customer ${input.customerId} not found`);
   const { v, customer } = await visibleCustomer(caller, input.customerId);
   requireWrite(v);
-  const { lines, amount } = toLines(input.lines);
-  const settings = await getSettings(caller.tenant);
-  const now = new Date();
-  const at = now.toISOString();
-  const number = async () =>
-    renderCode(
-      ORDER_CODE_PATTERN,
-      now,
-      settings.timeZone,
-      await nextSequence(caller.tenant, "ORDERCODE", counterKey(ORDER_CODE_PATTERN, now, settings.timeZone)),
-    );
-  const order: OrderRecord = {
-    id: newId(now.getTime()),
-    code: await number(),
-    customerId: customer.id,
-    status: "draft",
-    lines,
-    ...(input.note ? { note: input.note } : {}),
-    amount,
-    returnedAmount: 0,
-    paidAmount: 0,
-    payments: [],
-    paymentStatus: "unpaid",
-    history: [{ action: "create", from: null, to: "draft", at, by: caller.userId }],
-    ...copies(customer),
-    version: 1,
-    createdAt: at,
-    updatedAt: at,
-    createdBy: caller.userId,
-    updatedBy: caller.userId,
-  };
-  // Numbers are unique per tenant (a guard item): an imported order may already hold the counter's next number.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await insertOrder(caller.tenant, order, [orderAudit(caller, order, null, requestId)]);
-      break;
-    } catch (err) {
-      if (!(err instanceof OrderNumberTakenError) || attempt >= 5) throw err;
-      order.code = await number();
+  return once(idem, async (record) => {
+    const { lines, amount } = toLines(input.lines);
+    const settings = await getSettings(caller.tenant);
+    const now = new Date();
+    const at = now.toISOString();
+    const number = async () =>
+      renderCode(
+        ORDER_CODE_PATTERN,
+        now,
+        settings.timeZone,
+        await nextSequence(caller.tenant, "ORDERCODE", counterKey(ORDER_CODE_PATTERN, now, settings.timeZone)),
+      );
+    const order: OrderRecord = {
+      id: newId(now.getTime()),
+      code: await number(),
+      customerId: customer.id,
+      status: "draft",
+      lines,
+      ...(input.note ? { note: input.note } : {}),
+      amount,
+      returnedAmount: 0,
+      paidAmount: 0,
+      payments: [],
+      paymentStatus: "unpaid",
+      history: [{ action: "create", from: null, to: "draft", at, by: caller.userId }],
+      ...copies(customer),
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+      createdBy: caller.userId,
+      updatedBy: caller.userId,
+    };
+    // Numbers are unique per tenant (a guard item): an imported order may already hold the counter's next number.
+    for (let attempt = 1; ; attempt++) {
+      const result = { status: 201, body: presentOrder(order) };
+      const extras = [record(result), orderAudit(caller, order, null, requestId)].filter((x) => x !== undefined);
+      try {
+        await insertOrder(caller.tenant, order, extras);
+        return result;
+      } catch (err) {
+        if (!(err instanceof OrderNumberTakenError) || attempt >= 5) throw err;
+        order.code = await number();
+      }
     }
-  }
-  return presentOrder(order);
+  });
+}
+
+type PresentedOrder = ReturnType<typeof presentOrder>;
+
+/** {@link createOrderOnce} without an Idempotency-Key: the order as created. */
+export async function createOrder(caller: Caller, input: OrderCreate, requestId?: string): Promise<PresentedOrder> {
+  return (await createOrderOnce(caller, input, undefined, requestId)).body as PresentedOrder;
 }
 
 /** Who may see the order in lists follows its customer; the copies are refreshed on every write of the order. */
@@ -314,43 +333,67 @@ export async function actOnOrder(
   return presentOrder(after);
 }
 
-/** Records a payment against an approved or shipped order; at most its balance. */
-export async function addPayment(caller: Caller, id: string, input: PaymentInput, requestId?: string) {
+/**
+ * Records a payment against an approved or shipped order; at most its balance. Replays on a repeated
+ * Idempotency-Key: a retried payment is recorded once.
+ */
+export async function addPaymentOnce(
+  caller: Caller,
+  id: string,
+  input: PaymentInput,
+  idem: IdempotencyContext | undefined,
+  requestId?: string,
+) {
   const { v, customer, order } = await visibleOrder(caller, id);
   requireWrite(v);
-  if (!PAYABLE.includes(order.status)) {
-    throw new ConflictError(`order ${id} is ${order.status}; payments are taken on approved or shipped orders`);
-  }
-  const balance = balanceOf(order);
-  if (input.amount > balance) {
-    throw new UnprocessableError(`payment exceeds the order's balance of ${formatFen(balance)}`, [
-      { path: "amount", message: `at most ${formatFen(balance)}` },
-    ]);
-  }
-  const at = new Date().toISOString();
-  const payment = {
-    id: newId(),
-    amount: input.amount,
-    at: input.at ? new Date(input.at).toISOString() : at,
-    ...(input.method ? { method: input.method } : {}),
-    by: caller.userId,
-  };
-  const after: OrderRecord = {
-    ...order,
-    ...copies(customer),
-    payments: [...order.payments, payment],
-    paidAmount: order.paidAmount + input.amount,
-    version: order.version + 1,
-    updatedAt: at,
-    updatedBy: caller.userId,
-  };
-  after.paymentStatus = paymentStatusOf(after);
-  await writeOrder(caller.tenant, after, order.version, [
-    orderAudit(caller, after, order, requestId),
-    statsUpdate(caller.tenant, customer.id, { add: { paidAmount: input.amount, receivable: -input.amount } }),
-  ]);
-  await reclassify(caller.tenant, customer.id);
-  return presentOrder(after);
+  return once(idem, async (record) => {
+    if (!PAYABLE.includes(order.status)) {
+      throw new ConflictError(`order ${id} is ${order.status}; payments are taken on approved or shipped orders`);
+    }
+    const balance = balanceOf(order);
+    if (input.amount > balance) {
+      throw new UnprocessableError(`payment exceeds the order's balance of ${formatFen(balance)}`, [
+        { path: "amount", message: `at most ${formatFen(balance)}` },
+      ]);
+    }
+    const at = new Date().toISOString();
+    const payment = {
+      id: newId(),
+      amount: input.amount,
+      at: input.at ? new Date(input.at).toISOString() : at,
+      ...(input.method ? { method: input.method } : {}),
+      by: caller.userId,
+    };
+    const after: OrderRecord = {
+      ...order,
+      ...copies(customer),
+      payments: [...order.payments, payment],
+      paidAmount: order.paidAmount + input.amount,
+      version: order.version + 1,
+      updatedAt: at,
+      updatedBy: caller.userId,
+    };
+    after.paymentStatus = paymentStatusOf(after);
+    const result = { status: 201, body: presentOrder(after) };
+    const extras = [
+      record(result),
+      orderAudit(caller, after, order, requestId),
+      statsUpdate(caller.tenant, customer.id, { add: { paidAmount: input.amount, receivable: -input.amount } }),
+    ].filter((x) => x !== undefined);
+    await writeOrder(caller.tenant, after, order.version, extras);
+    await reclassify(caller.tenant, customer.id);
+    return result;
+  });
+}
+
+/** {@link addPaymentOnce} without an Idempotency-Key: the order with the payment. */
+export async function addPayment(
+  caller: Caller,
+  id: string,
+  input: PaymentInput,
+  requestId?: string,
+): Promise<PresentedOrder> {
+  return (await addPaymentOnce(caller, id, input, undefined, requestId)).body as PresentedOrder;
 }
 
 function filterOf(q: OrderListQuery): Filter | undefined {
