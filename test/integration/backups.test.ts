@@ -329,6 +329,45 @@ describe("restore replace", () => {
   });
 });
 
+describe("one replace at a time", () => {
+  it("refuses a second replace of the tenant while one is queued or running, and allows one after it ended", async () => {
+    const admin = aCaller();
+    await seed(admin, 3);
+    const w = worker();
+    const { backupId } = await backUp(admin, w);
+
+    const a = await requestRestore(admin, backupId, { mode: "replace" }, "req-a", w.send);
+    const queued = w.sent.pop()!;
+    await expect(requestRestore(admin, backupId, { mode: "replace" }, "req-b", w.send)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining(a.jobId),
+    });
+    // A drill writes into its own scratch namespace: it may run beside the replace.
+    await requestRestore(admin, backupId, { mode: "drill" }, "req-drill", w.send);
+    w.sent.pop();
+
+    await w.drain(queued);
+    expect((await getJobItem(admin.tenant, a.jobId))?.status).toBe("succeeded");
+    const b = await requestRestore(admin, backupId, { mode: "replace" }, "req-c", w.send);
+    await w.drain(w.sent.pop()!);
+    expect((await getJobItem(admin.tenant, b.jobId))?.status).toBe("succeeded");
+  });
+
+  it("of several replaces asked at once, exactly one starts", async () => {
+    const admin = aCaller();
+    await seed(admin, 2);
+    const w = worker();
+    const { backupId } = await backUp(admin, w);
+    const asked = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => requestRestore(admin, backupId, { mode: "replace" }, `req-${i}`, w.send)),
+    );
+    expect(asked.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of asked.filter((x) => x.status === "rejected")) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
+    }
+  });
+});
+
 describe("restore replace from a corrupted backup", () => {
   it("writes nothing and fails the job on its last delivery", async () => {
     const admin = aCaller();

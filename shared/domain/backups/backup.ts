@@ -31,7 +31,7 @@ import { transact } from "../../db/transact.ts";
 import { type Backup, BackupJobParamsSchema, type Chunk, type Manifest, TABLE_SCHEMA_VERSION } from "./schemas.ts";
 
 /** Entities a backup leaves out: the jobs' own bookkeeping and the backup records (they describe the backups). */
-export const NOT_BACKED_UP = new Set(["job", "job-item", "backup", "backup-night", "restore-state"]);
+export const NOT_BACKED_UP = new Set(["job", "job-item", "backup", "backup-night", "restore-state", "restore-lock"]);
 
 export interface BackupOptions {
   /** Parallel Scan segments (each writes its own chunks). */

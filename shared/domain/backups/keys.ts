@@ -18,6 +18,9 @@ export const backupKeys = {
   /** A restore job's own state (phase, scan position), next to nothing else. */
   restoreStatePk: (tenant: string, jobId: string) => `T#${tenant}#RESTOREJOB#${jobId}`,
   restoreStateSk: () => "STATE",
+  /** One per tenant: names the replace under way, so two replaces never run over the tenant at once. */
+  replaceLockPk: (tenant: string) => `T#${tenant}#RESTORELOCK`,
+  replaceLockSk: () => "LOCK",
   /** The isolated namespace a drill restores into: a "tenant" no token can carry. */
   scratchTenant: (jobId: string) => `${SCRATCH_PREFIX}${jobId}`,
 };

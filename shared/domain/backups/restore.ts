@@ -5,11 +5,15 @@
 // adapter --> (use case) --> domain & repositories
 import type { Caller } from "../../auth/claims.ts";
 import { env } from "../../config/env.ts";
-import { transact } from "../../db/transact.ts";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../../db/client.ts";
+import { newId } from "../../db/ids.ts";
+import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError, NotFoundError } from "../../http/errors.ts";
 import { logger } from "../../log/logger.ts";
 import { auditPut } from "../audit/audit.ts";
 import { JobFailedError, type JobRun, type JobRunner } from "../jobs/runner.ts";
+import { getJobItem } from "../jobs/repository.ts";
 import { type SendJobMessage, startJob } from "../jobs/service.ts";
 import { requireAdmin, resolveViewer } from "../org/viewer.ts";
 import { NOT_BACKED_UP } from "./backup.ts";
@@ -68,13 +72,46 @@ export async function requestRestore(
   if (!b) throw new NotFoundError(`backup ${backupId} not found`);
   if (b.status !== "succeeded") throw new ConflictError(`backup ${backupId} is ${b.status}, not finished`);
   const type = input.mode === "drill" ? "backup-drill" : "backup-restore";
+  const id = newId();
   const job = await startJob(
     caller,
-    { type, params: { backupId, mode: input.mode }, total: b.chunks.length },
+    { id, type, params: { backupId, mode: input.mode }, total: b.chunks.length },
     requestId,
     send,
+    input.mode === "replace" ? [await takeReplaceLock(caller.tenant, id, backupId)] : [],
   );
   return { jobId: job.id };
+}
+
+/**
+ * The tenant's replace lock for job `jobId`, as an item of the job's own insert: two replaces running at once (of two
+ * backups, or a double click) would interleave their deletes and writes. Free when no replace ever ran or the job
+ * it names has ended; refused (409) while that job is queued or running, and when another request took the lock
+ * between this read and the insert.
+ */
+async function takeReplaceLock(tenant: string, jobId: string, backupId: string): Promise<GuardedItem> {
+  const Key = { PK: K.replaceLockPk(tenant), SK: K.replaceLockSk() };
+  const held = (await ddb.send(new GetCommand({ TableName: env.TABLE_NAME, Key, ConsistentRead: true }))).Item;
+  if (held) {
+    const holder = await getJobItem(tenant, held.jobId as string);
+    if (holder && (holder.status === "queued" || holder.status === "running")) {
+      throw new ConflictError(
+        `a replace of this tenant is under way (job ${holder.id}); start another when it has ended`,
+      );
+    }
+  }
+  const refused = () => new ConflictError("another replace of this tenant was started just now");
+  return {
+    item: {
+      Put: {
+        TableName: env.TABLE_NAME,
+        Item: { ...Key, entity: "restore-lock", jobId, backupId, at: new Date().toISOString() },
+        ConditionExpression: held ? "jobId = :held" : "attribute_not_exists(PK)",
+        ...(held ? { ExpressionAttributeValues: { ":held": held.jobId } } : {}),
+      },
+    },
+    onConditionFailed: refused,
+  };
 }
 
 /** Emits the failed-drill metric (CloudWatch Embedded Metric Format: the log line is the metric) and the alert. */

@@ -30,14 +30,21 @@ const INITIAL_COUNTS = { moved: 0, skipped: 0, failed: 0 };
  */
 export async function startJob(
   caller: Caller,
-  input: { type: JobType; params: Record<string, unknown>; total: number; counts?: Record<string, number> },
+  input: {
+    type: JobType;
+    params: Record<string, unknown>;
+    total: number;
+    counts?: Record<string, number>;
+    /** The job's id when `extras` must name it; a fresh one otherwise. */
+    id?: string;
+  },
   requestId: string | undefined,
   send: SendJobMessage = sendToJobsQueue,
   extras: GuardedItem[] = [],
 ): Promise<Job> {
   const at = new Date().toISOString();
   const job: Job = {
-    id: newId(),
+    id: input.id ?? newId(),
     type: input.type,
     status: "queued",
     processed: 0,
