@@ -9,6 +9,7 @@ import {
   RestoreRequestSchema,
 } from "../../shared/domain/backups/schemas.ts";
 import { httpApi, parse, type Request } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
 import { json } from "../../shared/http/response.ts";
 
@@ -22,7 +23,7 @@ function backupId(req: Request): string {
 export const handler = httpApi({
   "POST /v1/backups": async (req) => {
     parse(BackupCreateSchema, req.body());
-    const res = await requestBackup(req.caller, req.requestId);
+    const res = await requestBackup(req.caller, req.requestId, undefined, idempotencyOf(req));
     return json(202, res, { location: `/v1/jobs/${res.jobId}` });
   },
 
@@ -36,7 +37,7 @@ export const handler = httpApi({
   "POST /v1/backups/{id}/restore": async (req) => {
     const id = backupId(req);
     const body = parse(RestoreRequestSchema, req.body() ?? {});
-    const res = await requestRestore(req.caller, id, body, req.requestId);
+    const res = await requestRestore(req.caller, id, body, req.requestId, undefined, idempotencyOf(req));
     return json(202, res, { location: `/v1/jobs/${res.jobId}` });
   },
 });

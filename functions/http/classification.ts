@@ -24,6 +24,7 @@ import {
 } from "../../shared/domain/classification/service.ts";
 import { ValueModelSchema } from "../../shared/domain/classification/value.ts";
 import { httpApi, parse, type Request } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion } from "../../shared/http/version.ts";
@@ -69,7 +70,7 @@ export const handler = httpApi({
   },
 
   "POST /v1/classification/schemes/{id}/apply": async (req) => {
-    const { jobId } = await applyScheme(req.caller, schemeId(req), req.requestId);
+    const { jobId } = await applyScheme(req.caller, schemeId(req), req.requestId, undefined, idempotencyOf(req));
     return json(202, { jobId }, { location: `/v1/jobs/${jobId}` });
   },
 

@@ -2,7 +2,7 @@
 // adapter --> (use case) --> domain & repositories
 import { httpApi, parse, type Request } from "../../shared/http/api.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
-import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
 import {
@@ -28,8 +28,7 @@ export const handler = httpApi({
   "POST /v1/orders": async (req) => {
     const raw = req.body();
     const input = parse(OrderCreateSchema, raw);
-    const idem = idempotencyFrom(req.caller.tenant, req.headers["idempotency-key"], "POST /v1/orders", raw);
-    const res = await createOrderOnce(req.caller, input, idem, req.requestId);
+    const res = await createOrderOnce(req.caller, input, idempotencyOf(req), req.requestId);
     const o = res.body as { id: string; version: number };
     return json(res.status, o, {
       location: `/v1/orders/${o.id}`,
@@ -59,9 +58,7 @@ export const handler = httpApi({
       const raw = req.body();
       const input = parse(PaymentSchema, raw);
       // The order is part of what was asked: the same key on another order's payment is refused, not replayed.
-      const route = `POST /v1/orders/${orderId(req)}/payments`;
-      const idem = idempotencyFrom(req.caller.tenant, req.headers["idempotency-key"], route, raw);
-      const res = await addPaymentOnce(req.caller, orderId(req), input, idem, req.requestId);
+      const res = await addPaymentOnce(req.caller, orderId(req), input, idempotencyOf(req), req.requestId);
       const o = res.body as { version: number };
       return json(res.status, o, {
         etag: `"${o.version}"`,

@@ -16,6 +16,7 @@ import {
   renameDepartment,
 } from "../../shared/domain/org/service.ts";
 import { httpApi, parse, type Request } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { NotFoundError } from "../../shared/http/errors.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion } from "../../shared/http/version.ts";
@@ -55,7 +56,7 @@ export const handler = httpApi({
   "POST /v1/users/{id}/handover": async (req) => {
     const from = param(req, "id", PrincipalIdSchema);
     const body = parse(HandoverSchema, req.body() ?? {});
-    const { jobId } = await startHandover(req.caller, from, body, req.requestId);
+    const { jobId } = await startHandover(req.caller, from, body, req.requestId, undefined, idempotencyOf(req));
     return json(202, { jobId }, { location: `/v1/jobs/${jobId}` });
   },
 });

@@ -1,6 +1,7 @@
 // HTTP adapter for /v1/reminder-rules: parse, call one use case, shape the response.
 // adapter --> (use case) --> domain & repositories
 import { httpApi, parse } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { json } from "../../shared/http/response.ts";
 import { expectedVersion, versionFromIfMatch } from "../../shared/http/version.ts";
 import { idempotencyFrom } from "../../shared/domain/idempotency/idempotency.ts";
@@ -37,7 +38,7 @@ export const handler = httpApi({
   },
 
   "POST /v1/reminder-rules/backfill": async (req) => {
-    const { jobId } = await startReminderBackfill(req.caller, req.requestId);
+    const { jobId } = await startReminderBackfill(req.caller, req.requestId, undefined, idempotencyOf(req));
     return json(202, { jobId }, { location: `/v1/jobs/${jobId}` });
   },
 

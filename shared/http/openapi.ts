@@ -244,12 +244,14 @@ const ops: Record<string, Op> = {
     body: HandoverSchema,
     response: z.object({ jobId: z.string() }),
     status: 202,
+    idempotent: true,
   },
   "GET /v1/jobs/{id}": { summary: "A background job's status and progress", response: JobSchema },
   "POST /v1/backups": {
     summary: "Back up the tenant now, as a job (admin); the backup's id is the job's",
     response: z.object({ jobId: z.string(), backupId: z.string() }),
     status: 202,
+    idempotent: true,
   },
   "GET /v1/backups": {
     summary: "The tenant's backups with their manifests, newest first (admin)",
@@ -261,10 +263,12 @@ const ops: Record<string, Op> = {
     summary:
       "Restore drill into a scratch namespace, or replace the tenant's data with the backup (admin), as a job. A " +
       "drill that finds a chunk not restoring as recorded ends its job `failed`, with the chunks and why in " +
-      "`failureReason` (and `drill.failedChunks` on the backup)",
+      "`failureReason` (and `drill.failedChunks` on the backup). One replace of a tenant at a time: another is 409 " +
+      "while one is queued or running",
     body: RestoreRequestSchema,
     response: z.object({ jobId: z.string() }),
     status: 202,
+    idempotent: true,
   },
   "POST /v1/imports": {
     summary:
@@ -305,6 +309,7 @@ const ops: Record<string, Op> = {
     body: BatchUpdateSchema,
     response: z.object({ jobId: z.string() }),
     status: 202,
+    idempotent: true,
   },
   "GET /v1/classification/schemes": { summary: "Every classification scheme, built-in and custom (current versions)" },
   "POST /v1/classification/schemes": {
@@ -327,6 +332,7 @@ const ops: Record<string, Op> = {
     summary: "Recompute every customer's classification as a background job (admin, manager)",
     response: z.object({ jobId: z.string() }),
     status: 202,
+    idempotent: true,
   },
   "GET /v1/classification/schemes/{id}/distribution": {
     summary: "Count and revenue per category of the customers in the caller's scope, kept at write time",

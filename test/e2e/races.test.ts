@@ -153,4 +153,47 @@ describe("the same write many times at once", () => {
     const now = (await admin.get(`/v1/tasks/${t.id}`)).body;
     expect(now).toMatchObject({ version: t.version + 1, title: rs.find((r) => r.status === 200)!.body.title });
   });
+
+  it("jobs started many times at once with one Idempotency-Key: one job each, and a later repeat finds it", async () => {
+    await admin.post("/v1/classification/schemes", {
+      id: "race-tier",
+      name: "并发等级",
+      rules: [{ value: "key", when: { field: "level", op: "eq", value: "A" } }],
+      default: "other",
+    });
+    const starts: [string, unknown][] = [
+      ["/v1/classification/schemes/race-tier/apply", {}],
+      ["/v1/backups", {}],
+      ["/v1/batch-updates", { filter: { level: "Z" }, patch: { level: "A" } }],
+      ["/v1/users/u-race-a/handover", { toUserId: "u-race-b" }],
+      ["/v1/reminder-rules/backfill", {}],
+    ];
+    for (const [path, body] of starts) {
+      const key = { "idempotency-key": `race-job-${path}` };
+      const rs = await race(() => admin.post(path, body, key));
+      const started = rs.filter((r) => r.status === 202);
+      expect(started.length + rs.filter((r) => r.status === 409).length, path).toBe(N);
+      const ids = new Set(started.map((r) => r.body.jobId));
+      expect(ids.size, path).toBe(1);
+      const again = await admin.post(path, body, key);
+      expect(again.status, path).toBe(202);
+      expect(again.body.jobId, path).toBe([...ids][0]);
+      expect((await admin.post(path, { ...(body as object), other: 1 }, key)).status, path).toBeGreaterThanOrEqual(400);
+    }
+    // Only the one job of each start exists (the creator's jobs of the five types, newest first).
+    const log = await admin.get("/v1/audit?userId=u-race-admin&limit=200");
+    expect(log.status, log.text).toBe(200);
+    const audit = log.body.items.filter(
+      (e: { entityType: string; action: string }) => e.entityType === "job" && e.action === "create",
+    );
+    const byType = new Map<string, number>();
+    for (const e of audit) byType.set(e.after.type, (byType.get(e.after.type) ?? 0) + 1);
+    expect(Object.fromEntries(byType)).toMatchObject({
+      classify: 1,
+      backup: 1,
+      "batch-update": 1,
+      handover: 1,
+      "reminder-index": 1,
+    });
+  });
 });

@@ -3,6 +3,7 @@
 // in a new invocation when its time runs short. Then retention deletes what the policy no longer keeps, and a
 // nightly backup starts its own restore drill.
 // adapter --> (use case) --> domain & repositories
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { env } from "../../config/env.ts";
 import { NotFoundError } from "../../http/errors.ts";
@@ -59,9 +60,10 @@ export async function requestBackup(
   caller: Caller,
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string; backupId: string }> {
   requireAdmin(await resolveViewer(caller));
-  return startBackup(caller, "on-demand", requestId, send);
+  return startBackup(caller, "on-demand", requestId, send, idem);
 }
 
 export async function startBackup(
@@ -69,8 +71,9 @@ export async function startBackup(
   trigger: "nightly" | "on-demand",
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string; backupId: string }> {
-  const job = await startJob(caller, { type: "backup", params: { trigger }, total: 0 }, requestId, send);
+  const job = await startJob(caller, { type: "backup", params: { trigger }, total: 0 }, requestId, send, [], idem);
   return { jobId: job.id, backupId: job.id };
 }
 

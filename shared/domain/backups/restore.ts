@@ -3,6 +3,7 @@
 // from, then deletes the scratch copy; "backup-restore" (admin, mode replace) brings the tenant's data back to the
 // backup's state: every backed-up item is written back, then every live item the backup does not hold is deleted.
 // adapter --> (use case) --> domain & repositories
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { env } from "../../config/env.ts";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
@@ -66,6 +67,7 @@ export async function requestRestore(
   input: RestoreRequest,
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string }> {
   requireAdmin(await resolveViewer(caller));
   const b = await getBackupItem(caller.tenant, backupId);
@@ -78,7 +80,9 @@ export async function requestRestore(
     { id, type, params: { backupId, mode: input.mode }, total: b.chunks.length },
     requestId,
     send,
-    input.mode === "replace" ? [await takeReplaceLock(caller.tenant, id, backupId)] : [],
+    // The lock is taken only when the job is really started: a replayed request finds its job, not the lock.
+    async () => (input.mode === "replace" ? [await takeReplaceLock(caller.tenant, id, backupId)] : []),
+    idem,
   );
   return { jobId: job.id };
 }

@@ -1,6 +1,7 @@
 // Classification use cases: schemes (built-in and custom, versioned), preview, apply as a job, distribution, value
 // score model and pyramid, category history, and `reclassify`, which every write of a customer or its stats runs.
 // adapter --> (use case) --> domain & repositories
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { isId } from "../../db/ids.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
@@ -274,6 +275,7 @@ export async function applyScheme(
   id: string,
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string }> {
   const v = await resolveViewer(caller);
   requireClassifier(v);
@@ -287,6 +289,8 @@ export async function applyScheme(
     { type: "classify", params: { schemeId: id }, total, counts: { changed: 0, unchanged: 0, dormant: 0 } },
     requestId,
     send,
+    [],
+    idem,
   );
   return { jobId: job.id };
 }

@@ -3,6 +3,7 @@
 // transaction with its audit entry and the job's outcome marker (so it counts once, whichever delivery handles it);
 // the list cursor is stored after each page, so a resumed run continues where the last one stopped.
 // adapter --> (use case) --> domain & repositories
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import * as z from "zod";
 import type { Caller } from "../../auth/claims.ts";
 import { ConflictError } from "../../http/errors.ts";
@@ -38,7 +39,13 @@ export type BatchUpdate = z.output<typeof BatchUpdateSchema>;
 const MAX_ATTEMPTS = 5;
 
 /** Starts a batch update of the customers the caller may see and change; 202 with the job's id. */
-export async function startBatchUpdate(caller: Caller, input: BatchUpdate, requestId?: string, send?: SendJobMessage) {
+export async function startBatchUpdate(
+  caller: Caller,
+  input: BatchUpdate,
+  requestId?: string,
+  send?: SendJobMessage,
+  idem?: IdempotencyContext,
+) {
   requireWrite(await resolveViewer(caller));
   const job = await startJob(
     caller,
@@ -50,6 +57,8 @@ export async function startBatchUpdate(caller: Caller, input: BatchUpdate, reque
     },
     requestId,
     send,
+    [],
+    idem,
   );
   return { jobId: job.id };
 }

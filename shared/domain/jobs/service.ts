@@ -7,6 +7,7 @@ import { logger } from "../../log/logger.ts";
 import { sendMessage } from "../../queue/send.ts";
 import type { GuardedItem } from "../../db/transact.ts";
 import { auditPut } from "../audit/audit.ts";
+import { type IdempotencyContext, once, type StoredResult } from "../idempotency/idempotency.ts";
 import { resolveViewer } from "../org/viewer.ts";
 import { failJob, getJobItem, insertJob, toJob } from "./repository.ts";
 import type { Job, JobMessage, JobType } from "./schemas.ts";
@@ -27,6 +28,10 @@ const INITIAL_COUNTS = { moved: 0, skipped: 0, failed: 0 };
 /**
  * Stores a queued job (audited, in one transaction) and queues its first message. When the message cannot be sent
  * the job is marked failed at once, so it never sits queued forever, and the error propagates.
+ *
+ * With `idem` (the request's Idempotency-Key) a repeat within 24 h starts nothing and resolves the job the first
+ * request started; the key is recorded in the job's own insert, so of parallel requests with one key one starts it.
+ * `extras` may be a function, called only when a job is really started (a lock taken for it, say).
  */
 export async function startJob(
   caller: Caller,
@@ -40,7 +45,23 @@ export async function startJob(
   },
   requestId: string | undefined,
   send: SendJobMessage = sendToJobsQueue,
-  extras: GuardedItem[] = [],
+  extras: GuardedItem[] | (() => Promise<GuardedItem[]>) = [],
+  idem?: IdempotencyContext,
+): Promise<Job> {
+  const result = await once(idem, async (record) => {
+    const job = await insertQueuedJob(caller, input, requestId, send, extras, record);
+    return { status: 202, body: job };
+  });
+  return result.body as Job;
+}
+
+async function insertQueuedJob(
+  caller: Caller,
+  input: Parameters<typeof startJob>[1],
+  requestId: string | undefined,
+  send: SendJobMessage,
+  extras: GuardedItem[] | (() => Promise<GuardedItem[]>),
+  record: (result: StoredResult) => GuardedItem | undefined,
 ): Promise<Job> {
   const at = new Date().toISOString();
   const job: Job = {
@@ -70,7 +91,8 @@ export async function startJob(
       after: { ...job },
       requestId,
     }),
-    ...extras,
+    ...(typeof extras === "function" ? await extras() : extras),
+    ...[record({ status: 202, body: job })].filter((x) => x !== undefined),
   ]);
   try {
     await send({ jobId: job.id, tenant: caller.tenant });

@@ -3,6 +3,7 @@
 // the job's counters (fenced by the job's lease, counted once by a marker). Moved customers leave the index, so a
 // resumed run simply queries from the top again.
 // adapter --> (use case) --> domain & repositories
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import * as z from "zod";
 import { reclassify } from "../classification/service.ts";
 import type { Caller } from "../../auth/claims.ts";
@@ -49,6 +50,7 @@ export async function startHandover(
   input: Handover,
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string }> {
   requireAdmin(await resolveViewer(caller));
   if (input.toUserId === fromUserId) {
@@ -63,6 +65,8 @@ export async function startHandover(
     { type: "handover", params: { fromUserId, toUserId: input.toUserId }, total },
     requestId,
     send,
+    [],
+    idem,
   );
   return { jobId: job.id };
 }

@@ -4,6 +4,7 @@
 // below a rule's watermark would otherwise never be read). Resumable: the customer-list cursor is saved after every
 // page; idempotent: every row is written only where none exists (conditionally), and each customer is counted once
 // per job; a second job finds nothing missing and changes nothing.
+import type { IdempotencyContext } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
 import type { ShardCursor } from "../../db/sharded.ts";
 import { transact } from "../../db/transact.ts";
@@ -28,6 +29,7 @@ export async function startReminderBackfill(
   caller: Caller,
   requestId?: string,
   send?: SendJobMessage,
+  idem?: IdempotencyContext,
 ): Promise<{ jobId: string }> {
   requireAdmin(await resolveViewer(caller));
   const job = await startJob(
@@ -35,6 +37,8 @@ export async function startReminderBackfill(
     { type: "reminder-index", params: {}, total: 0, counts: { indexed: 0, unchanged: 0 } },
     requestId,
     send,
+    [],
+    idem,
   );
   return { jobId: job.id };
 }
