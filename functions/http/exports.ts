@@ -3,11 +3,13 @@
 import { listExports, readExport, startExport } from "../../shared/domain/exports/service.ts";
 import { ExportStartSchema, ListQuerySchema } from "../../shared/domain/imports/schemas.ts";
 import { httpApi, parse } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { json } from "../../shared/http/response.ts";
 
 export const handler = httpApi({
   "POST /v1/exports": async (req) => {
-    const started = await startExport(req.caller, parse(ExportStartSchema, req.body() ?? {}), req.requestId);
+    const input = parse(ExportStartSchema, req.body() ?? {});
+    const started = await startExport(req.caller, input, req.requestId, undefined, idempotencyOf(req));
     return json(202, started, { location: `/v1/exports/${started.id as string}` });
   },
   "GET /v1/exports": async (req) =>

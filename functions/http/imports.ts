@@ -4,12 +4,13 @@
 import { importTemplate, listImports, readImport, startImport } from "../../shared/domain/imports/service.ts";
 import { ImportStartSchema, ListQuerySchema } from "../../shared/domain/imports/schemas.ts";
 import { httpApi, parse } from "../../shared/http/api.ts";
+import { idempotencyOf } from "../../shared/http/idempotency.ts";
 import { json } from "../../shared/http/response.ts";
 
 export const handler = httpApi({
   "POST /v1/imports": async (req) => {
     const input = parse(ImportStartSchema, req.body() ?? {});
-    const started = await startImport(req.caller, input, req.requestId);
+    const started = await startImport(req.caller, input, req.requestId, undefined, idempotencyOf(req));
     return json(201, started, { location: `/v1/imports/${started.id}` });
   },
   "GET /v1/imports": async (req) =>

@@ -180,6 +180,19 @@ describe("the same write many times at once", () => {
       expect(again.body.jobId, path).toBe([...ids][0]);
       expect((await admin.post(path, { ...(body as object), other: 1 }, key)).status, path).toBeGreaterThanOrEqual(400);
     }
+    // Imports (201, with the upload link) and exports (202) answer with the job as `id`.
+    for (const [path, body, status] of [
+      ["/v1/imports", { entity: "customers", mode: "upsert" }, 201],
+      ["/v1/exports", { entity: "customers", format: "csv" }, 202],
+    ] as const) {
+      const key = { "idempotency-key": `race-job-${path}` };
+      const rs = await race(() => admin.post(path, body, key));
+      const started = rs.filter((r) => r.status === status);
+      expect(started.length + rs.filter((r) => r.status === 409).length, path).toBe(N);
+      expect(new Set(started.map((r) => r.body.id)).size, path).toBe(1);
+      const again = await admin.post(path, body, key);
+      expect(again.body, path).toEqual(started[0]!.body);
+    }
     // Only the one job of each start exists (the creator's jobs of the five types, newest first).
     const log = await admin.get("/v1/audit?userId=u-race-admin&limit=200");
     expect(log.status, log.text).toBe(200);
@@ -194,6 +207,8 @@ describe("the same write many times at once", () => {
       "batch-update": 1,
       handover: 1,
       "reminder-index": 1,
+      import: 1,
+      export: 1,
     });
   });
 });

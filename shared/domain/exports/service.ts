@@ -1,5 +1,6 @@
 // Export use cases: start one (a job on the jobs queue; 202), read one (status and a download link once done), list.
 // adapter --> (use case) --> domain & repositories
+import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
 import { logger } from "../../log/logger.ts";
 import { failJob, toJob } from "../jobs/repository.ts";
@@ -17,17 +18,27 @@ export async function startExport(
   input: ExportStart,
   requestId?: string,
   send: SendJobMessage = sendToJobsQueue,
-) {
+  idem?: IdempotencyContext,
+): Promise<Record<string, unknown>> {
   await resolveViewer(caller);
-  const job = await createListedJob(caller, "export", { ...input }, requestId);
-  try {
-    await send({ jobId: job.id, tenant: caller.tenant });
-  } catch (err) {
-    logger.error("could not queue a new export; marking it failed", { jobId: job.id, error: err as Error });
-    await failJob(caller.tenant, job.id, "the export could not be queued; start it again");
-    throw err;
-  }
-  return presentExport(job as JobItem);
+  // With an Idempotency-Key a repeat gets the export the first request started, as it was answered then.
+  const result = await once(idem, async (record) => {
+    let started: Record<string, unknown> = {};
+    const job = await createListedJob(caller, "export", { ...input }, requestId, async (job) => {
+      started = await presentExport(job as JobItem);
+      const kept = record({ status: 202, body: started });
+      return kept ? [kept] : [];
+    });
+    try {
+      await send({ jobId: job.id, tenant: caller.tenant });
+    } catch (err) {
+      logger.error("could not queue a new export; marking it failed", { jobId: job.id, error: err as Error });
+      await failJob(caller.tenant, job.id, "the export could not be queued; start it again");
+      throw err;
+    }
+    return { status: 202, body: started };
+  });
+  return result.body as Record<string, unknown>;
 }
 
 export async function presentExport(item: JobItem) {

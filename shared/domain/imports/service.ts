@@ -9,7 +9,9 @@ import { NotFoundError } from "../../http/errors.ts";
 import { env } from "../../config/env.ts";
 import { logger } from "../../log/logger.ts";
 import { sendMessage } from "../../queue/send.ts";
+import type { GuardedItem } from "../../db/transact.ts";
 import { auditPut } from "../audit/audit.ts";
+import { type IdempotencyContext, once, type StoredResult } from "../idempotency/idempotency.ts";
 import { failJob, getJobItem, toJob } from "../jobs/repository.ts";
 import type { Job, JobItem } from "../jobs/schemas.ts";
 import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
@@ -39,7 +41,7 @@ async function createJob(
   type: "import" | "export",
   params: Record<string, unknown>,
   requestId: string | undefined,
-  extras: Parameters<typeof insertListedJob>[2] = [],
+  extras: GuardedItem[] | ((job: Job) => Promise<GuardedItem[]>) = [],
   id: string = newId(),
 ): Promise<Job> {
   const at = new Date().toISOString();
@@ -70,7 +72,7 @@ async function createJob(
       after: { ...job },
       requestId,
     }),
-    ...extras,
+    ...(typeof extras === "function" ? await extras(job) : extras),
   ]);
   return job;
 }
@@ -114,8 +116,32 @@ export async function startImport(
   input: ImportStart,
   requestId?: string,
   sendDeadline: SendDeadline = sendToImportsQueue,
-) {
+  idem?: IdempotencyContext,
+): Promise<StartedImport> {
   requireWrite(await resolveViewer(caller));
+  // With an Idempotency-Key a repeat gets the first answer (its upload link still valid until it expires).
+  const result = await once(idem, async (record) => {
+    const started = await newImport(caller, input, requestId, sendDeadline, record);
+    return { status: 201, body: started };
+  });
+  return result.body as StartedImport;
+}
+
+interface StartedImport {
+  id: string;
+  status: string;
+  uploadUrl: string;
+  uploadMethod: "PUT";
+  uploadExpiresAt: string;
+}
+
+async function newImport(
+  caller: Caller,
+  input: ImportStart,
+  requestId: string | undefined,
+  sendDeadline: SendDeadline,
+  record: (result: StoredResult) => GuardedItem | undefined,
+): Promise<StartedImport> {
   const id = newId();
   const key = objectKeys.upload(caller.tenant, id);
   const now = Date.now();
@@ -132,8 +158,16 @@ export async function startImport(
     source: "upload",
     uploadExpiresAt: expiresAt,
   };
-  const job = await createJob(caller, "import", params, requestId, [], id);
   const url = await uploadUrl(key);
+  const started: StartedImport = {
+    id,
+    status: "queued",
+    uploadUrl: url,
+    uploadMethod: "PUT",
+    uploadExpiresAt: expiresAt,
+  };
+  const kept = record({ status: 201, body: started });
+  await createJob(caller, "import", params, requestId, kept ? [kept] : [], id);
   try {
     const deadline = Date.parse(expiresAt) + env.IMPORT_UPLOAD_GRACE_SECONDS * 1000;
     await sendDeadline({ kind: "upload-deadline", tenant: caller.tenant, jobId: id }, delayUntil(deadline, now));
@@ -142,13 +176,7 @@ export async function startImport(
     await failJob(caller.tenant, id, "the import could not be started; start it again");
     throw err;
   }
-  return {
-    id: job.id,
-    status: job.status,
-    uploadUrl: url,
-    uploadMethod: "PUT",
-    uploadExpiresAt: expiresAt,
-  };
+  return started;
 }
 
 /**
