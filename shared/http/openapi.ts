@@ -284,6 +284,7 @@ const ops: Record<string, Op> = {
       uploadExpiresAt: z.string(),
     }),
     status: 201,
+    idempotent: true,
   },
   "GET /v1/imports": { summary: "Imports, newest first (an admin's: all of the tenant's)", query: ListQuerySchema },
   "GET /v1/imports/{id}": {
@@ -298,6 +299,7 @@ const ops: Record<string, Op> = {
     body: ExportStartSchema,
     response: JobSchema,
     status: 202,
+    idempotent: true,
   },
   "GET /v1/exports": { summary: "Exports, newest first", query: ListQuerySchema },
   "GET /v1/exports/{id}": {
