@@ -1,11 +1,10 @@
 // Export use cases: start one (a job on the jobs queue; 202), read one (status and a download link once done), list.
 // adapter --> (use case) --> domain & repositories
-import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import type { Caller } from "../../auth/claims.ts";
-import { logger } from "../../log/logger.ts";
-import { failJob, toJob } from "../jobs/repository.ts";
+import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
+import { toJob } from "../jobs/repository.ts";
 import type { JobItem } from "../jobs/schemas.ts";
-import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
+import { queueOrFail, type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
 import { resolveViewer } from "../org/viewer.ts";
 import type { ExportStart } from "../imports/schemas.ts";
 import { createListedJob, listListedJobs, readListedJob } from "../imports/service.ts";
@@ -29,13 +28,7 @@ export async function startExport(
       const kept = record({ status: 202, body: started });
       return kept ? [kept] : [];
     });
-    try {
-      await send({ jobId: job.id, tenant: caller.tenant });
-    } catch (err) {
-      logger.error("could not queue a new export; marking it failed", { jobId: job.id, error: err as Error });
-      await failJob(caller.tenant, job.id, "the export could not be queued; start it again");
-      throw err;
-    }
+    await queueOrFail(caller.tenant, job.id, send, "export");
     return { status: 202, body: started };
   });
   return result.body as Record<string, unknown>;

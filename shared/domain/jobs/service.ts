@@ -94,14 +94,22 @@ async function insertQueuedJob(
     ...(typeof extras === "function" ? await extras() : extras),
     ...[record({ status: 202, body: job })].filter((x) => x !== undefined),
   ]);
+  await queueOrFail(caller.tenant, job.id, send, "job");
+  return job;
+}
+
+/**
+ * Sends a new job's first message; when it cannot be sent the job is failed at once (so it never sits queued
+ * forever) and the error propagates.
+ */
+export async function queueOrFail(tenant: string, jobId: string, send: SendJobMessage, what: string): Promise<void> {
   try {
-    await send({ jobId: job.id, tenant: caller.tenant });
+    await send({ jobId, tenant });
   } catch (err) {
-    logger.error("could not queue a new job; marking it failed", { jobId: job.id, error: err as Error });
-    await failJob(caller.tenant, job.id, "the job could not be queued; start it again");
+    logger.error(`could not queue a new ${what}; marking it failed`, { jobId, error: err as Error });
+    await failJob(tenant, jobId, `the ${what} could not be queued; start it again`);
     throw err;
   }
-  return job;
 }
 
 /** A job the caller may see: they started it, or they are an admin. Anyone else, and any other tenant, gets 404. */
