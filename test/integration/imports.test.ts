@@ -369,6 +369,11 @@ describe("customer import (CSV)", () => {
       /row 2: a cell is larger than/,
     ],
     [
+      "a 50 MB single cell",
+      Buffer.concat([Buffer.from("name,phone\n"), Buffer.alloc(50 * 1024 * 1024, 0x41), Buffer.from(",1\n")]),
+      /row 2: a cell is larger than/,
+    ],
+    [
       "a password-protected workbook",
       Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0]),
       /password-protected/,
