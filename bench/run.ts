@@ -95,6 +95,7 @@ const latest = {
   apiP99Ms: api?.apiP99Ms,
   apiOverheadP50Ms: api?.apiOverheadP50Ms,
   requestsPerCall: api?.requestsPerCall,
+  limiterRequestsPerCall: api?.limiterRequestsPerCall,
   bundleKb: Object.fromEntries(figures.map((f) => [f.name, f.kb])),
   moduleLoadMs: Object.fromEntries(figures.map((f) => [f.name, f.loadMs])),
   peakRssMb: imports?.peakRssMb,
@@ -188,7 +189,12 @@ line("recomputeEfficiency", latest.recomputeEfficiency, "target >= 0.8");
 line("recompute per item written vs raw", latest.recomputeItemEfficiency, "items written/s over raw items/s");
 line("API get p50 / p99 ms", api ? `${latest.apiP50Ms} / ${latest.apiP99Ms}` : undefined, "");
 line("apiOverheadP50Ms", latest.apiOverheadP50Ms, "API get minus bare GetItem");
-for (const [k, v] of Object.entries(latest.requestsPerCall ?? {})) line(`DynamoDB requests: ${k}`, v, "");
+for (const [k, v] of Object.entries(latest.requestsPerCall ?? {}))
+  line(
+    `DynamoDB requests: ${k}`,
+    v,
+    latest.limiterRequestsPerCall?.[k] === undefined ? "" : `+ ${latest.limiterRequestsPerCall[k]} tenant limiter`,
+  );
 line(
   "largest API bundle KB",
   Math.max(0, ...apiFigures.map((f) => f.kb)) || undefined,
