@@ -1,6 +1,8 @@
-// Queries followed page by page to their end: every item, or only their count.
+// Queries of the base table: one page of a prefix of an item collection, or every page to the end (items or count).
 import { QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { env } from "../config/env.ts";
 import { ddb } from "./client.ts";
+import type { Filter } from "./sharded.ts";
 
 type Input = Omit<QueryCommandInput, "Select" | "ExclusiveStartKey">;
 
@@ -26,4 +28,39 @@ export async function countQuery(input: Input): Promise<number> {
     start = res.LastEvaluatedKey;
   } while (start);
   return count;
+}
+
+/** A page of {@link queryPrefixPage}: the items and where the next page starts (undefined at the end). */
+export interface PrefixPage {
+  items: Record<string, unknown>[];
+  state: Record<string, unknown> | undefined;
+}
+
+/**
+ * One page of the items of partition `pk` whose sort key starts with `prefix` (e.g. a customer's contacts), in sort
+ * key order or, with `newestFirst`, the reverse; `filter` is applied by DynamoDB after the read (a page may come back
+ * short of `limit` and still have a next one).
+ */
+export async function queryPrefixPage(input: {
+  pk: string;
+  prefix: string;
+  limit: number;
+  start: Record<string, unknown> | undefined;
+  newestFirst?: boolean;
+  filter?: Filter;
+}): Promise<PrefixPage> {
+  const { filter } = input;
+  const res = await ddb.send(
+    new QueryCommand({
+      TableName: env.TABLE_NAME,
+      KeyConditionExpression: "PK = :pk AND begins_with(SK, :prefix)",
+      FilterExpression: filter?.expression,
+      ExpressionAttributeNames: filter?.names,
+      ExpressionAttributeValues: { ":pk": input.pk, ":prefix": input.prefix, ...filter?.values },
+      ScanIndexForward: !input.newestFirst,
+      Limit: input.limit,
+      ExclusiveStartKey: input.start,
+    }),
+  );
+  return { items: res.Items ?? [], state: res.LastEvaluatedKey };
 }

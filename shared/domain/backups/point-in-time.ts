@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from "../../http/err
 import { AUDIT_CHAINS, type AuditEntry, auditOfChildren, auditPut, queryAudit } from "../audit/audit.ts";
 import { reclassify } from "../classification/service.ts";
 import { customerKeys } from "../customers/keys.ts";
+import { KEY_ATTRIBUTES } from "./codec.ts";
 import { type CustomerItem, getCustomerItem, readCollection, toCustomer } from "../customers/repository.ts";
 import type { OrderRecord } from "../orders/present.ts";
 import { cellUpdates, keysOf, type RollupKeys } from "../orders/rollups.ts";
@@ -45,24 +46,7 @@ const MAX_CHILD_ACTIONS = MAX_TRANSACTION_ITEMS - 1 - AUDIT_CHAINS - 6;
 type Image = Record<string, unknown>;
 
 /** Attributes that are not part of a child's state: keys, bookkeeping, and dimensions frozen when it was written. */
-const NOT_STATE = new Set([
-  "PK",
-  "SK",
-  "GSI1PK",
-  "GSI1SK",
-  "GSI2PK",
-  "GSI2SK",
-  "GSI3PK",
-  "GSI3SK",
-  "GSI4PK",
-  "GSI4SK",
-  "entity",
-  "version",
-  "updatedAt",
-  "updatedBy",
-  "dims",
-  "rollup",
-]);
+const NOT_STATE = new Set<string>([...KEY_ATTRIBUTES, "entity", "version", "updatedAt", "updatedBy", "dims", "rollup"]);
 /** A child's state as canonical JSON (keys sorted at every level: a backup's image and a live one compare equal). */
 const stateOf = (i: Image | null | undefined) =>
   i ? canonicalJson(Object.fromEntries(Object.entries(i).filter(([k]) => !NOT_STATE.has(k)))) : null;

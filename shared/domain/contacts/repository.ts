@@ -1,7 +1,8 @@
 // DynamoDB access for contacts: items in their customer's collection, written together with the customer's
 // contact counter and primary-contact pointer.
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { queryPrefixPage } from "../../db/query.ts";
 import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError } from "../../http/errors.ts";
@@ -65,16 +66,8 @@ export async function queryContacts(
   limit: number,
   start: Record<string, unknown> | undefined,
 ) {
-  const res = await ddb.send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :c)",
-      ExpressionAttributeValues: { ":pk": K.pk(tenant, customerId), ":c": K.contactPrefix() },
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (res.Items ?? []).map(toContact), state: res.LastEvaluatedKey };
+  const page = await queryPrefixPage({ pk: K.pk(tenant, customerId), prefix: K.contactPrefix(), limit, start });
+  return { items: page.items.map(toContact), state: page.state };
 }
 
 const contactStale = (id: string) => () =>

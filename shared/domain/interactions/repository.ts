@@ -2,6 +2,7 @@
 // customer's stats (UpdateItem ADD/SET on the profile's `stats` map) and its satisfaction rollup cell.
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { queryPrefixPage } from "../../db/query.ts";
 import { ddb } from "../../db/client.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
 import { ConflictError, ValidationError } from "../../http/errors.ts";
@@ -45,17 +46,14 @@ export async function queryInteractions(
   limit: number,
   start: Record<string, unknown> | undefined,
 ) {
-  const res = await ddb.send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :p)",
-      ExpressionAttributeValues: { ":pk": K.pk(tenant, customerId), ":p": K.prefix() },
-      ScanIndexForward: false,
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (res.Items ?? []).map(toInteraction), state: res.LastEvaluatedKey };
+  const page = await queryPrefixPage({
+    pk: K.pk(tenant, customerId),
+    prefix: K.prefix(),
+    limit,
+    start,
+    newestFirst: true,
+  });
+  return { items: page.items.map(toInteraction), state: page.state };
 }
 
 /**

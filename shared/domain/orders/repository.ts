@@ -1,6 +1,7 @@
 // All DynamoDB access for orders: the order item, its id pointer, the customer's stats and the scoped list indexes.
 import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { queryPrefixPage } from "../../db/query.ts";
 import { ddb } from "../../db/client.ts";
 import { mergedQuery, type Filter, type ShardCursor } from "../../db/sharded.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
@@ -289,19 +290,15 @@ export async function listOfCustomer(
   limit: number,
   start: Record<string, unknown> | undefined,
 ): Promise<OrderPage> {
-  const res = await ddb.send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :o)",
-      FilterExpression: filter?.expression,
-      ExpressionAttributeNames: filter?.names,
-      ExpressionAttributeValues: { ":pk": K.pk(tenant, customerId), ":o": K.prefix(), ...filter?.values },
-      ScanIndexForward: false,
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (res.Items ?? []).map(toOrder), state: res.LastEvaluatedKey };
+  const page = await queryPrefixPage({
+    pk: K.pk(tenant, customerId),
+    prefix: K.prefix(),
+    limit,
+    start,
+    newestFirst: true,
+    filter,
+  });
+  return { items: page.items.map(toOrder), state: page.state };
 }
 
 /** Orders of one owner's customers, newest first (GSI2). */

@@ -2,6 +2,7 @@
 // and open-by-due-time indexes, and the profile's follow-up stamp written when a task is completed.
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { queryPrefixPage } from "../../db/query.ts";
 import { ddb } from "../../db/client.ts";
 import { countQuery } from "../../db/query.ts";
 import { type GuardedItem, transact } from "../../db/transact.ts";
@@ -178,8 +179,7 @@ export async function queryByCustomer(
   limit: number,
   start: Record<string, unknown> | undefined,
 ): Promise<Page> {
-  const names: Record<string, string> = { "#s": "status" };
-  const values: Record<string, unknown> = { ":pk": K.pk(tenant, customerId), ":p": K.prefix(), ":s": status };
+  const values: Record<string, unknown> = { ":s": status };
   const filters = ["#s = :s"];
   if (window.from) {
     values[":from"] = window.from;
@@ -189,18 +189,14 @@ export async function queryByCustomer(
     values[":to"] = window.to;
     filters.push("dueAt <= :to");
   }
-  const res = await ddb.send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: "PK = :pk AND begins_with(SK, :p)",
-      FilterExpression: filters.join(" AND "),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      Limit: limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { items: (res.Items ?? []).map(toTask), state: res.LastEvaluatedKey };
+  const page = await queryPrefixPage({
+    pk: K.pk(tenant, customerId),
+    prefix: K.prefix(),
+    limit,
+    start,
+    filter: { expression: filters.join(" AND "), names: { "#s": "status" }, values },
+  });
+  return { items: page.items.map(toTask), state: page.state };
 }
 
 /** Open tasks of the tenant due before `before` and not escalated yet, from every shard of the open-by-due index. */
