@@ -84,6 +84,34 @@ describe("birthday reminders", () => {
     expect(inbox.filter((n) => n.taskId === firstTask.id)).toHaveLength(1);
   });
 
+  it("a tick cut short between pages saves its position; the next ones remind every contact due, once", async () => {
+    const admin = aCaller();
+    const now = Date.now();
+    const inThree = addDays(localDate(new Date(now), SH), 3);
+    const contacts: Contact[] = [];
+    for (let i = 0; i < 9; i++) {
+      const c = await pastCustomer(admin, iso(now - DAY));
+      contacts.push(await aContact(admin, c.id, `联系人${i}`, `1980-${inThree.slice(5)}`));
+    }
+    await aRule(admin, { trigger: { type: "date", field: "contacts.birthday", daysBefore: 7 } });
+
+    const runs = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await runTenantTick(admin.tenant, { now: new Date(now), pageSize: 1, timeIsShort: () => true });
+      runs.push(r);
+      if (r.status === "done") break;
+    }
+
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs.at(-1)!.status).toBe("done");
+    expect(runs.reduce((n, r) => n + r.fired, 0)).toBe(9);
+    expect((await runTenantTick(admin.tenant, { now: new Date(now + 60_000) })).fired).toBe(0);
+    for (const ct of contacts) {
+      const tasks = (await tasksOf(admin.tenant, ct.customerId)).filter((t) => t.contactId === ct.id);
+      expect(tasks.map((t) => t.period)).toEqual([`birthday:${ct.id}:${inThree.slice(0, 4)}`]);
+    }
+  });
+
   it("29 February falls on 28 February in other years, counted in the tenant's time zone", async () => {
     const admin = aCaller();
     await putSettings(

@@ -293,6 +293,33 @@ describe("date reminders", () => {
     expect((await runTenantTick(admin.tenant, { now: new Date(laterDue) })).fired).toBe(1);
     expect((await tasksOf(admin.tenant, c.id)).map((t) => t.period).sort()).toEqual([`date:${end}`, `date:${later}`]);
   });
+
+  it("planning a date rule cut short saves each shard's position; its continuation plans every customer, each fired once", async () => {
+    const admin = aCaller();
+    const now = Date.now();
+    const today = localDate(new Date(now), "Asia/Shanghai");
+    const end = addDays(today, 10);
+    const customers = await Promise.all(
+      Array.from({ length: 10 }, () => pastCustomer(admin, iso(now - DAY), { customFields: { contractEnd: end } })),
+    );
+    const rule = await aRule(admin, { trigger: { type: "date", field: "customFields.contractEnd", daysBefore: 7 } });
+
+    const runs = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await runTenantTick(admin.tenant, { now: new Date(now), pageSize: 2, timeIsShort: () => true });
+      runs.push(r);
+      if (r.status === "done") break;
+    }
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs.at(-1)!.status).toBe("done");
+    expect((await readRuleState(admin.tenant, rule.id)).planned).toBe(true);
+
+    const dueDay = startOfLocalDay(addDays(end, -7), "Asia/Shanghai").getTime();
+    expect((await runTenantTick(admin.tenant, { now: new Date(dueDay) })).fired).toBe(10);
+    expect((await runTenantTick(admin.tenant, { now: new Date(dueDay + 60_000) })).fired).toBe(0);
+    for (const c of customers)
+      expect((await tasksOf(admin.tenant, c.id)).map((t) => t.period)).toEqual([`date:${end}`]);
+  });
 });
 
 describe("escalation and channels", () => {

@@ -33,6 +33,7 @@ import {
   putDatePlans,
   repairActivity,
   shardCount,
+  type RangePage,
 } from "./indexes.ts";
 import {
   AlreadyFired,
@@ -231,6 +232,35 @@ class Tick {
     for (let i = 0; i < rows.length; i += PARALLEL) await Promise.all(rows.slice(i, i + PARALLEL).map(fn));
   }
 
+  /**
+   * Reads a range shard by shard, page by page, from the positions `after` of a paused run (per shard: null from the
+   * start, a JSON key to resume after, "done"), and hands each page's items to `handle` (counted as candidates). When
+   * the time runs short between pages it saves the positions with `pause` and answers "paused".
+   */
+  async walkShards(
+    after: (string | null | "done")[] | undefined,
+    page: (shard: number, start: Record<string, unknown> | undefined) => Promise<RangePage>,
+    handle: (items: Record<string, unknown>[]) => Promise<unknown>,
+    pause: (after: (string | null | "done")[]) => Promise<unknown>,
+  ): Promise<"done" | "paused"> {
+    const positions = after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
+    for (let shard = 0; shard < positions.length; shard++) {
+      let pos = positions[shard];
+      while (pos !== "done") {
+        const res = await page(shard, pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined);
+        this.result.candidates += res.items.length;
+        await handle(res.items);
+        pos = res.last ? JSON.stringify(res.last) : "done";
+        positions[shard] = pos;
+        if (pos !== "done" && this.short()) {
+          await pause(positions);
+          return "paused";
+        }
+      }
+    }
+    return "done";
+  }
+
   /** One rule's range from its watermark to today's cutoff. "paused" when the time ran short (position saved). */
   async planRule(rule: ReminderRule): Promise<"done" | "paused"> {
     const trigger = rule.trigger;
@@ -241,31 +271,22 @@ class Tick {
     const pending = state.pending && state.pending.cutoff >= cutoff ? state.pending : undefined;
     const target = pending?.cutoff ?? cutoff;
     if (!pending && target <= watermark) return "done";
-    const after: (string | null | "done")[] =
-      pending?.after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
-    for (let shard = 0; shard < after.length; shard++) {
-      let pos = after[shard];
-      while (pos !== "done") {
-        const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
-        const page =
-          trigger.type === "inactivity"
-            ? await activityRange(this.tenant, shard, watermark, target, start, this.opts.pageSize)
-            : await orderStatusRange(this.tenant, trigger.status, shard, watermark, target, start, this.opts.pageSize);
-        this.result.candidates += page.items.length;
-        await this.handleRows(rule, page.items, target);
-        pos = page.last ? JSON.stringify(page.last) : "done";
-        after[shard] = pos;
-        if (pos !== "done" && this.short()) {
-          await saveRuleState(
-            this.tenant,
-            rule.id,
-            { watermark: state.watermark, pending: { cutoff: target, after } },
-            state.rev,
-          );
-          return "paused";
-        }
-      }
-    }
+    const walked = await this.walkShards(
+      pending?.after,
+      (shard, start) =>
+        trigger.type === "inactivity"
+          ? activityRange(this.tenant, shard, watermark, target, start, this.opts.pageSize)
+          : orderStatusRange(this.tenant, trigger.status, shard, watermark, target, start, this.opts.pageSize),
+      (items) => this.handleRows(rule, items, target),
+      (after) =>
+        saveRuleState(
+          this.tenant,
+          rule.id,
+          { watermark: state.watermark, pending: { cutoff: target, after } },
+          state.rev,
+        ),
+    );
+    if (walked === "paused") return "paused";
     const saved = await saveRuleState(this.tenant, rule.id, { watermark: target }, state.rev);
     if (!saved) logger.info("another tick moved the rule's state first", { tenant: this.tenant, ruleId: rule.id });
     return "done";
@@ -279,24 +300,18 @@ class Tick {
   async runDateRule(rule: ReminderRule): Promise<"done" | "paused"> {
     const state = await readRuleState(this.tenant, rule.id);
     if (!state.planned) {
-      const after: (string | null | "done")[] =
-        state.pending?.after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
-      for (let shard = 0; shard < after.length; shard++) {
-        let pos = after[shard];
-        while (pos !== "done") {
-          const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
-          const page = await customerListPage(this.tenant, shard, start, this.opts.pageSize);
-          const plans = page.items.flatMap((c) => planOf(rule, c, this.today, this.tz) ?? []);
-          await putDatePlans(this.tenant, rule.id, plans);
-          this.result.candidates += page.items.length;
-          pos = page.last ? JSON.stringify(page.last) : "done";
-          after[shard] = pos;
-          if (pos !== "done" && this.short()) {
-            await saveRuleState(this.tenant, rule.id, { pending: { cutoff: "", after } }, state.rev);
-            return "paused";
-          }
-        }
-      }
+      const walked = await this.walkShards(
+        state.pending?.after,
+        (shard, start) => customerListPage(this.tenant, shard, start, this.opts.pageSize),
+        (items) =>
+          putDatePlans(
+            this.tenant,
+            rule.id,
+            items.flatMap((c) => planOf(rule, c, this.today, this.tz) ?? []),
+          ),
+        (after) => saveRuleState(this.tenant, rule.id, { pending: { cutoff: "", after } }, state.rev),
+      );
+      if (walked === "paused") return "paused";
       if (!(await saveRuleState(this.tenant, rule.id, { planned: true }, state.rev))) return "done";
     }
     for (let shard = 0; shard < shardCount(); shard++) {
@@ -350,31 +365,23 @@ class Tick {
       const last = addDays(end, n);
       // In a year without 29 February, its birthdays are due with 28 February's.
       const toMonthDay = noLeapDay(year) && last.slice(5) === "02-28" ? "02-29" : last.slice(5);
-      const after: (string | null | "done")[] =
-        pending?.after ?? Array.from({ length: shardCount() }, () => null as string | null | "done");
-      for (let shard = 0; shard < after.length; shard++) {
-        let pos = after[shard];
-        while (pos !== "done") {
-          const start = pos ? (JSON.parse(pos) as Record<string, unknown>) : undefined;
-          const page = await birthdayRange(this.tenant, shard, first.slice(5), toMonthDay, start, this.opts.pageSize);
-          this.result.candidates += page.items.length;
-          await this.fireBirthdays(rule, page.items, (monthDay) => {
+      const walked = await this.walkShards(
+        pending?.after,
+        (shard, start) => birthdayRange(this.tenant, shard, first.slice(5), toMonthDay, start, this.opts.pageSize),
+        (items) =>
+          this.fireBirthdays(rule, items, (monthDay) => {
             const day = birthdayIn(year, monthDay);
             return day >= first && day <= last ? day : undefined;
-          });
-          pos = page.last ? JSON.stringify(page.last) : "done";
-          after[shard] = pos;
-          if (pos !== "done" && this.short()) {
-            await saveRuleState(
-              this.tenant,
-              rule.id,
-              { watermark: state.watermark, pending: { cutoff: end, after } },
-              state.rev,
-            );
-            return "paused";
-          }
-        }
-      }
+          }),
+        (after) =>
+          saveRuleState(
+            this.tenant,
+            rule.id,
+            { watermark: state.watermark, pending: { cutoff: end, after } },
+            state.rev,
+          ),
+      );
+      if (walked === "paused") return "paused";
       if (!(await saveRuleState(this.tenant, rule.id, { watermark: end }, state.rev))) {
         logger.info("another tick moved the rule's state first", { tenant: this.tenant, ruleId: rule.id });
         return "done";
