@@ -10,11 +10,10 @@ import { env } from "../../config/env.ts";
 import { logger } from "../../log/logger.ts";
 import { sendMessage } from "../../queue/send.ts";
 import type { GuardedItem } from "../../db/transact.ts";
-import { auditPut } from "../audit/audit.ts";
 import { type IdempotencyContext, once, type StoredResult } from "../idempotency/idempotency.ts";
 import { failJob, getJobItem, toJob } from "../jobs/repository.ts";
 import type { Job, JobItem } from "../jobs/schemas.ts";
-import { type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
+import { jobCreatedAudit, type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
 import { requireWrite, resolveViewer } from "../org/viewer.ts";
 import { COLUMNS_BY_ENTITY, type ImportEntity, templateHeader } from "./columns.ts";
 import { csvLine, UTF8_BOM } from "./csv.ts";
@@ -62,16 +61,7 @@ async function createJob(
     version: 1,
   };
   await insertListedJob(caller.tenant, job, [
-    auditPut(caller.tenant, {
-      at,
-      actor: caller.userId,
-      action: "create",
-      entityType: "job",
-      entityId: job.id,
-      before: null,
-      after: { ...job },
-      requestId,
-    }),
+    jobCreatedAudit(caller, job, requestId),
     ...(typeof extras === "function" ? await extras(job) : extras),
   ]);
   return job;

@@ -25,6 +25,20 @@ export const sendToJobsQueue: SendJobMessage = async (msg) => {
 /** Counters every job starts with (a type may add its own as it records outcomes). */
 const INITIAL_COUNTS = { moved: 0, skipped: 0, failed: 0 };
 
+/** The audit entry of a job's creation (in the job's insert): the job as created, by the caller, in this request. */
+export function jobCreatedAudit(caller: Caller, job: Job, requestId: string | undefined): GuardedItem {
+  return auditPut(caller.tenant, {
+    at: job.createdAt,
+    actor: caller.userId,
+    action: "create",
+    entityType: "job",
+    entityId: job.id,
+    before: null,
+    after: { ...job },
+    requestId,
+  });
+}
+
 /**
  * Stores a queued job (audited, in one transaction) and queues its first message. When the message cannot be sent
  * the job is marked failed at once, so it never sits queued forever, and the error propagates.
@@ -81,16 +95,7 @@ async function insertQueuedJob(
     version: 1,
   };
   await insertJob(caller.tenant, job, [
-    auditPut(caller.tenant, {
-      at,
-      actor: caller.userId,
-      action: "create",
-      entityType: "job",
-      entityId: job.id,
-      before: null,
-      after: { ...job },
-      requestId,
-    }),
+    jobCreatedAudit(caller, job, requestId),
     ...(typeof extras === "function" ? await extras() : extras),
     ...[record({ status: 202, body: job })].filter((x) => x !== undefined),
   ]);
