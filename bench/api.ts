@@ -30,6 +30,7 @@ const local = await startLocal({
 const { dynamo, ddb } = await import("../shared/db/client.ts");
 const { GetCommand, QueryCommand } = await import("@aws-sdk/lib-dynamodb");
 const { default: autocannon } = await import("autocannon");
+const { meterRequests } = await import("./written.ts");
 
 /**
  * Counts every DynamoDB request the handlers make while `meter.on`, with the capacity DynamoDB reports. The tenant
@@ -42,32 +43,16 @@ const keyPk = (input: Record<string, unknown>) => {
   const pk = (input.Key as { PK?: unknown } | undefined)?.PK;
   return typeof pk === "string" ? pk : ((pk as { S?: string } | undefined)?.S ?? "");
 };
-const READS = new Set([
-  "GetItemCommand",
-  "QueryCommand",
-  "ScanCommand",
-  "BatchGetItemCommand",
-  "TransactGetItemsCommand",
-]);
-dynamo.middlewareStack.add(
-  (next, context) => async (args) => {
-    const input = args.input as Record<string, unknown>;
-    if (meter.on) input.ReturnConsumedCapacity = "TOTAL";
-    const out = await next(args);
-    if (meter.on) {
-      if (context.commandName === "UpdateItemCommand" && /#RATE#/.test(keyPk(input))) meter.limiter++;
-      else meter.requests++;
-      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      let units = 0;
-      for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
-        units += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
-      meter.capacity += units;
-      if (READS.has(context.commandName ?? "")) meter.read += units;
-      else meter.write += units;
-    }
-    return out;
+meterRequests(
+  dynamo,
+  () => meter.on,
+  (r) => {
+    if (r.command === "UpdateItemCommand" && /#RATE#/.test(keyPk(r.input))) meter.limiter++;
+    else meter.requests++;
+    meter.capacity += r.units;
+    if (r.read) meter.read += r.units;
+    else meter.write += r.units;
   },
-  { step: "initialize", name: "benchMeter" },
 );
 
 async function call(method: string, path: string, token: string, body?: unknown) {

@@ -52,39 +52,22 @@ const { ddb, dynamo } = await import("../shared/db/client.ts");
 const meter = { on: false, read: 0, write: 0, items: 0 };
 /** Requests and summed latency per command while `meter.on` (printed to stderr: where an import spends its time). */
 const byCommand = new Map<string, { calls: number; ms: number; units: number }>();
-const READS = new Set([
-  "GetItemCommand",
-  "QueryCommand",
-  "ScanCommand",
-  "BatchGetItemCommand",
-  "TransactGetItemsCommand",
-]);
-dynamo.middlewareStack.add(
-  (next, context) => async (args) => {
-    if (meter.on) (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
-    const started = performance.now();
-    const out = await next(args);
-    if (meter.on) {
-      const name = context.commandName ?? "?";
-      meter.items += itemsWritten(name, args.input as Record<string, unknown>);
-      const c = byCommand.get(name) ?? { calls: 0, ms: 0, units: 0 };
-      c.calls++;
-      c.ms += performance.now() - started;
-      byCommand.set(name, c);
-      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      let units = 0;
-      for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
-        units += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
-      c.units += units;
-      if (READS.has(context.commandName ?? "")) meter.read += units;
-      else meter.write += units;
-    }
-    return out;
+const { itemsWritten, meterRequests } = await import("./written.ts");
+meterRequests(
+  dynamo,
+  () => meter.on,
+  (r) => {
+    meter.items += itemsWritten(r.command, r.input);
+    const c = byCommand.get(r.command) ?? { calls: 0, ms: 0, units: 0 };
+    c.calls++;
+    c.ms += r.ms;
+    c.units += r.units;
+    byCommand.set(r.command, c);
+    if (r.read) meter.read += r.units;
+    else meter.write += r.units;
   },
-  { step: "initialize", name: "benchMeter" },
 );
 const { BatchWriteCommand } = await import("@aws-sdk/lib-dynamodb");
-const { itemsWritten } = await import("./written.ts");
 const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
 const { jobsWorker } = await import("../functions/workers/jobs-worker.ts");
 const { createListedJob } = await import("../shared/domain/imports/service.ts");

@@ -1,5 +1,6 @@
-// Counts the items DynamoDB write requests of this process put, update or delete (a transaction's condition checks
-// excluded): the work a job really asks of the table, to compare per item with a raw BatchWriteItem ceiling.
+// Meters the DynamoDB requests of this process: the items write requests put, update or delete (a transaction's
+// condition checks excluded), the work a job really asks of the table, to compare per item with a raw BatchWriteItem
+// ceiling; and each request's consumed capacity and time.
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 /** Items one write request writes. */
@@ -25,4 +26,50 @@ export function countWrites(client: DynamoDBClient): { on: boolean; items: numbe
     { step: "initialize", name: "benchWrittenItems" },
   );
   return counter;
+}
+
+const READS = new Set([
+  "GetItemCommand",
+  "QueryCommand",
+  "ScanCommand",
+  "BatchGetItemCommand",
+  "TransactGetItemsCommand",
+]);
+
+/** One request made while the meter was on: its command, input, the capacity DynamoDB reported, and its time. */
+export interface MeteredRequest {
+  command: string;
+  input: Record<string, unknown>;
+  /** Capacity units consumed (ReturnConsumedCapacity TOTAL, summed over tables). */
+  units: number;
+  /** A read request (Get, Query, Scan, BatchGet, TransactGet), whose units are read units. */
+  read: boolean;
+  ms: number;
+}
+
+/** Adds a meter to the client: while `isOn()`, each request asks for its consumed capacity and is reported. */
+export function meterRequests(
+  client: DynamoDBClient,
+  isOn: () => boolean,
+  report: (request: MeteredRequest) => void,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      const on = isOn();
+      if (on) input.ReturnConsumedCapacity = "TOTAL";
+      const started = performance.now();
+      const out = await next(args);
+      if (on) {
+        const command = context.commandName ?? "?";
+        const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+        let units = 0;
+        for (const c of Array.isArray(cc) ? cc : cc ? [cc] : [])
+          units += (c as { CapacityUnits?: number }).CapacityUnits ?? 0;
+        report({ command, input, units, read: READS.has(command), ms: performance.now() - started });
+      }
+      return out;
+    },
+    { step: "initialize", name: "benchMeter" },
+  );
 }
