@@ -27,7 +27,7 @@ import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
-import { anImport, runToEnd } from "../support/import-jobs.ts";
+import { anImport, runToEnd, toGbk } from "../support/import-jobs.ts";
 import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 /**
@@ -179,6 +179,57 @@ describe("customer import (CSV)", () => {
     const c = await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "GBK-1"))!);
     expect(c).toMatchObject({ name: "上海浦东贸易有限公司", phone: "021-58881234" });
   });
+
+  it("reads GB18030's four-byte characters, which GBK lacks (𠮷, CJK Extension B)", async () => {
+    const admin = aCaller();
+    // "客户名称,联系电话,客户编码 / 𠮷祥餐饮有限公司,021-58881234,GB4-1 / Café 北京,010-65001234,GB4-2" in GB18030:
+    // 𠮷 is the four bytes 95 34 B2 35, whose 0x34 and 0x35 are ASCII digits.
+    const gb18030 = Buffer.from(
+      "bfcdbba7c3fbb3c62cc1aacfb5b5e7bbb02cbfcdbba7b1e0c2eb0d0a9534b235cfe9b2cdd2fbd3d0cfdeb9abcbbe2c3032312d3538383831" +
+        "3233342c4742342d310d0a436166a8a620b1b1bea92c3031302d36353030313233342c4742342d320d0a",
+      "hex",
+    );
+    const { job, jobId } = await runToEnd(admin, gb18030);
+    expect(job.counts).toMatchObject({ inserted: 2, failed: 0 });
+    expect(await readImport(admin, jobId)).toMatchObject({ encoding: "gb18030" });
+    expect(await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "GB4-1"))!)).toMatchObject({
+      name: "𠮷祥餐饮有限公司",
+      phone: "021-58881234",
+    });
+    expect(await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "GB4-2"))!)).toMatchObject({
+      name: "Café 北京",
+    });
+  });
+
+  it.each(["GBK", "UTF-8"])(
+    "a %s file whose first 64 KB are plain ASCII: the first other row decides, and the decision holds after a pause",
+    async (encoding) => {
+      const admin = aCaller();
+      const memo = "x".repeat(1000);
+      const ascii = Array.from({ length: 70 }, (_, i) => `AS-${i},ABC Trading ${i},${memo}`);
+      const wide = Array.from({ length: CHUNK_ROWS - 70 }, (_, i) => `CN-${i},上海浦东贸易有限公司${i},`);
+      // After the pause, "茅台" alone: in GBK its bytes (C3 A9 CC A8) are also valid UTF-8 ("ę́"), so only the
+      // decision recorded with the first chunk reads it right.
+      const text = `code,name,memo\r\n${[...ascii, ...wide, "MT-1,茅台,", "MT-2,贵州茅台,"].join("\r\n")}\r\n`;
+      const imp = await anImport(admin, encoding === "GBK" ? toGbk(text) : Buffer.from(text));
+
+      const short = fakeContext((n) => (n <= 1 ? PLENTY : TIME_RESERVE_MS - 1));
+      expect(await imp.handler(sqsEvent(imp.message), short)).toEqual({ batchItemFailures: [] });
+      expect((await getJobItem(admin.tenant, imp.jobId))!).toMatchObject({ processed: CHUNK_ROWS });
+      expect(await imp.handler(sqsEvent(imp.continuations[0]!), fakeContext())).toEqual({ batchItemFailures: [] });
+
+      const job = (await getJobItem(admin.tenant, imp.jobId))!;
+      expect(job).toMatchObject({ status: "succeeded", counts: { inserted: CHUNK_ROWS + 2, failed: 0 } });
+      expect(await readImport(admin, imp.jobId)).toMatchObject({ encoding: encoding === "GBK" ? "gb18030" : "utf-8" });
+      const nameOf = async (code: string) =>
+        (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, code))!))!.name;
+      expect(await nameOf("AS-0")).toBe("ABC Trading 0");
+      expect(await nameOf("CN-0")).toBe("上海浦东贸易有限公司0");
+      expect(await nameOf("MT-1")).toBe("茅台");
+      expect(await nameOf("MT-2")).toBe("贵州茅台");
+    },
+    60_000,
+  );
 
   it("a dry run reports what would be inserted, updated and rejected, and writes nothing", async () => {
     const admin = aCaller();

@@ -11,7 +11,7 @@ import type { Role } from "../../auth/claims.ts";
 import { saveChunk } from "./repository.ts";
 import { COLUMNS_BY_ENTITY, mapColumns, REQUIRED_COLUMNS, rowObject } from "./columns.ts";
 import { type ContactRow, importContactChunk, validateContactRow } from "./contact-import.ts";
-import { BadFileError, csvLine, decoderFor, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
+import { BadFileError, csvLine, decoderFor, type Encoding, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
 import { centralDirectory, openWorkbook, type SheetRow, sheetRows } from "./xlsx.ts";
 import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
 import { importOrderChunk, keptOrderRows, type OrderRow, validateOrderRow } from "./order-import.ts";
@@ -85,9 +85,12 @@ async function openFile(params: ImportParams): Promise<ImportState> {
     params.mapping,
     REQUIRED_COLUMNS[params.entity],
   );
+  // A head of plain ASCII says nothing about the rest: an export with English names first and Chinese ones later.
+  const asciiHead = sniffed.start === 0 && info.size > head.length && !head.some((b) => b >= 0x80);
   return {
     format: "csv",
     encoding: sniffed.encoding,
+    ...(asciiHead ? { encodingOpen: true } : {}),
     size: info.size,
     offset: first.end,
     line: first.line + 1,
@@ -138,8 +141,29 @@ interface SourceRow {
   end?: number;
 }
 
-/** The rows from the checkpoint on: a ranged read of the CSV, or the sheet streamed again from its top. */
-async function* rowsFrom(params: ImportParams, state: ImportState, hint: (rows: number) => void) {
+/**
+ * The encoding a data row's cells are in, when the file's is still open: undefined while the row is plain ASCII (or
+ * valid in neither), else UTF-8 if every cell is valid UTF-8, else GB18030 if every cell is valid GB18030.
+ */
+export function encodingOfRow(fields: Buffer[]): Encoding | undefined {
+  if (!fields.some((f) => f.some((b) => b >= 0x80))) return undefined;
+  for (const encoding of ["utf-8", "gb18030"] as const) {
+    const decode = decoderFor(encoding);
+    if (fields.every((f) => decode(f) !== undefined)) return encoding;
+  }
+  return undefined;
+}
+
+/**
+ * The rows from the checkpoint on: a ranged read of the CSV, or the sheet streamed again from its top. While the
+ * CSV's encoding is open, the first row that decides it is reported to `settle` and decodes every row after it.
+ */
+async function* rowsFrom(
+  params: ImportParams,
+  state: ImportState,
+  hint: (rows: number) => void,
+  settle: (encoding: Encoding) => void,
+) {
   const etag = quoted(params.etag);
   if (state.format === "xlsx") {
     const entries = await centralDirectory(params.key, state.size, etag);
@@ -149,10 +173,17 @@ async function* rowsFrom(params: ImportParams, state: ImportState, hint: (rows: 
   }
   // Nothing left to read (a header-only file, or a crash after the last chunk): S3 refuses an empty range.
   if (state.offset >= state.size) return;
-  const decode = decoderFor(state.encoding);
+  let decode = decoderFor(state.encoding);
+  let open = state.encodingOpen === true;
   const body: Readable = await readRange(params.key, state.offset, undefined, etag);
   try {
     for await (const r of parseCsv(body, state.offset, state.line)) {
+      const decided = open ? encodingOfRow(r.fields) : undefined;
+      if (decided) {
+        open = false;
+        decode = decoderFor(decided);
+        settle(decided);
+      }
       yield { line: r.line, cells: r.fields.map((f) => decode(f)), end: r.end } satisfies SourceRow;
     }
   } finally {
@@ -200,15 +231,28 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
         : sheetRowsHint
           ? Math.min(99, Math.floor((Math.max(0, st.line - 2) * 100) / sheetRowsHint))
           : 0;
+    // The encoding the first non-ASCII row decided (an open encoding); the chunk holding that row records it.
+    let settled: Encoding | undefined;
     const flush = async (keep = 0) => {
       const rows = batch.slice(0, batch.length - keep);
       batch = batch.slice(batch.length - keep);
+      if (settled) {
+        state = { ...state!, encoding: settled };
+        delete state.encodingOpen;
+        settled = undefined;
+      }
       state = await importChunk(ctx, state!, rows, { counts, errors });
       processed += rows.length;
       if (sheetRowsHint) state.rowsHint = sheetRowsHint;
       await save(state, percentNow(state));
     };
-    for await (const row of rowsFrom(params, state, (n) => (sheetRowsHint = Math.max(0, n - 1)))) {
+    const rows = rowsFrom(
+      params,
+      state,
+      (n) => (sheetRowsHint = Math.max(0, n - 1)),
+      (encoding) => (settled = encoding),
+    );
+    for await (const row of rows) {
       batch.push(row);
       if (batch.length < CHUNK_ROWS) continue;
       // Orders: the last order's rows wait for the next chunk, so an order is never split across chunks.

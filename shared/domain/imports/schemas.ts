@@ -62,6 +62,11 @@ export type ImportParams = z.infer<typeof ImportParamsSchema>;
 export interface ImportState {
   format: "csv" | "xlsx";
   encoding: "utf-8" | "gb18030";
+  /**
+   * The encoding is not decided yet: the sniffed head of the file was plain ASCII (valid in both), so the first data
+   * row with other bytes decides it (UTF-8 if it is valid UTF-8, else GB18030); `encoding` is provisional until then.
+   */
+  encodingOpen?: boolean;
   size: number;
   /** Byte offset where the next chunk starts, and its record number. */
   offset: number;
