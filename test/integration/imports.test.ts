@@ -27,7 +27,7 @@ import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller, aUscc } from "../support/builders.ts";
-import { anImport, runToEnd, toGbk } from "../support/import-jobs.ts";
+import { anImport, aSheet, runToEnd, toGbk } from "../support/import-jobs.ts";
 import { fakeContext, PLENTY, sqsEvent } from "../support/job-events.ts";
 
 /**
@@ -569,6 +569,37 @@ describe("contact import", () => {
     const after = (await getCustomerItem(admin.tenant, cc1.id))!;
     expect(after.stats).toMatchObject({ contactCount: 2 });
     expect(after.primaryContactId).toBe(cc1.primaryContactId);
+  });
+});
+
+describe("dates in workbooks", () => {
+  it("reads a date cell as Excel shows it (date styles, the 1900 and 1904 systems); a number in General stays a number", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\n10086,日期客户\n");
+    const id = (await codeOwner(admin.tenant, "10086"))!;
+    const book = aSheet("联系人", [
+      ["客户编码", "联系人", "生日"],
+      [10086, "王经理", { n: 31170, numFmt: 14 }], // built-in date format 14 (yyyy/m/d in zh-CN Excel)
+      [10086, "李总", { n: 32000, numFmt: 'yyyy"年"m"月"d"日"' }], // a custom format
+      [10086, "赵工", { n: 32000, numFmt: 31 }], // zh-CN built-in yyyy"年"m"月"d"日"
+    ]);
+    const run = await runToEnd(admin, book, { entity: "contacts" });
+    expect(run.job.counts).toEqual({ inserted: 3, updated: 0, skipped: 0, failed: 0 });
+
+    const mac = aSheet(
+      "联系人",
+      [
+        ["客户编码", "联系人", "生日"],
+        [10086, "钱会计", { n: 31170 - 1462, numFmt: 14 }],
+      ],
+      {
+        date1904: true,
+      },
+    );
+    expect((await runToEnd(admin, mac, { entity: "contacts" })).job.counts).toMatchObject({ inserted: 1 });
+
+    const byName = Object.fromEntries((await listContactItems(admin.tenant, id)).map((c) => [c.name, c.birthday]));
+    expect(byName).toEqual({ 王经理: "1985-05-03", 李总: "1987-08-11", 赵工: "1987-08-11", 钱会计: "1985-05-03" });
   });
 });
 

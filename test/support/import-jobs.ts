@@ -70,16 +70,39 @@ export function toGbk(text: string): Buffer {
   );
 }
 
+const escapeXml = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+
 const col = (c: number) => (c < 26 ? String.fromCharCode(65 + c) : `A${String.fromCharCode(65 + c - 26)}`);
 
-/** A workbook of one sheet: string cells as shared strings, numbers as numeric cells (as Excel stores them). */
-export function aSheet(name: string, rows: (string | number)[][]): Buffer {
+/** A number cell in a number format: a built-in format id (14 is a date) or a custom format code. */
+export interface StyledNumber {
+  n: number;
+  numFmt: number | string;
+}
+
+/**
+ * A workbook of one sheet: string cells as shared strings, numbers as numeric cells, styled numbers (dates) as
+ * numbers in a cell style of their format (as Excel stores them); `date1904` for the 1904 date system.
+ */
+export function aSheet(
+  name: string,
+  rows: (string | number | StyledNumber)[][],
+  opts: { date1904?: boolean } = {},
+): Buffer {
   const shared: string[] = [];
+  const formats: (number | string)[] = []; // cell style i + 1 uses formats[i]
+  const customIds = new Map<string, number>();
+  const styleOf = (f: number | string) => {
+    if (typeof f === "string" && !customIds.has(f)) customIds.set(f, 164 + customIds.size);
+    if (!formats.includes(f)) formats.push(f);
+    return formats.indexOf(f) + 1;
+  };
   const xmlRows = rows.map((cells, r) => {
     const cs = cells
       .map((v, c) => {
         const ref = `${col(c)}${r + 1}`;
         if (typeof v === "number") return `<c r="${ref}"><v>${v}</v></c>`;
+        if (typeof v === "object") return `<c r="${ref}" s="${styleOf(v.numFmt)}"><v>${v.n}</v></c>`;
         if (v === "") return "";
         shared.push(v);
         return `<c r="${ref}" t="s"><v>${shared.length - 1}</v></c>`;
@@ -95,8 +118,9 @@ export function aSheet(name: string, rows: (string | number)[][]): Buffer {
       ),
       "xl/workbook.xml": strToU8(
         '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
-          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' +
-          `<sheet name="${name}" sheetId="1" r:id="rId1"/></sheets></workbook>`,
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' +
+          `${opts.date1904 ? '<workbookPr date1904="1"/>' : ""}` +
+          `<sheets><sheet name="${name}" sheetId="1" r:id="rId1"/></sheets></workbook>`,
       ),
       "xl/_rels/workbook.xml.rels": strToU8(
         '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
@@ -105,6 +129,16 @@ export function aSheet(name: string, rows: (string | number)[][]): Buffer {
       "xl/worksheets/sheet1.xml": strToU8(
         `<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
           `<dimension ref="A1:${col(width - 1)}${rows.length}"/><sheetData>${xmlRows.join("")}</sheetData></worksheet>`,
+      ),
+      "xl/styles.xml": strToU8(
+        '<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +
+          `<numFmts count="${customIds.size}">` +
+          [...customIds].map(([code, id]) => `<numFmt numFmtId="${id}" formatCode="${escapeXml(code)}"/>`).join("") +
+          `</numFmts><cellXfs count="${formats.length + 1}"><xf numFmtId="0"/>` +
+          formats
+            .map((f) => `<xf numFmtId="${typeof f === "number" ? f : customIds.get(f)}" applyNumberFormat="1"/>`)
+            .join("") +
+          "</cellXfs></styleSheet>",
       ),
       "xl/sharedStrings.xml": strToU8(
         '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' +

@@ -223,6 +223,124 @@ function columnOf(ref: string): number {
   return n - 1;
 }
 
+/** What a number format shows: a date, a date and time, a time of day, or (undefined) a number. */
+export type DateKind = "date" | "datetime" | "time";
+
+/**
+ * Built-in number formats (ECMA-376 18.8.30, with the zh-CN ones Excel writes for 27-36 and 50-58) that show dates
+ * or times: a cell stored with one of them holds a serial day number, not a number the user typed.
+ */
+const BUILTIN_FORMATS: Record<number, DateKind> = {
+  14: "date",
+  15: "date",
+  16: "date",
+  17: "date",
+  18: "time",
+  19: "time",
+  20: "time",
+  21: "time",
+  22: "datetime",
+  27: "date",
+  28: "date",
+  29: "date",
+  30: "date",
+  31: "date",
+  32: "time",
+  33: "time",
+  34: "time",
+  35: "time",
+  36: "date",
+  45: "time",
+  46: "time",
+  47: "time",
+  50: "date",
+  51: "date",
+  52: "date",
+  53: "date",
+  54: "date",
+  55: "time",
+  56: "time",
+  57: "date",
+  58: "date",
+};
+
+/**
+ * What a custom format code shows. Quoted text, escaped and padding characters and bracketed parts (colours, locales,
+ * `[DBNum1]`) say nothing; `[h]` `[mm]` `[ss]` are elapsed time. y and d are dates, h and s (and AM/PM) times, and m
+ * is a month unless the code has a time part, where it may be minutes (`yyyy/m/d h:mm` is both).
+ */
+export function formatKind(code: string): DateKind | undefined {
+  const c = (code.split(";")[0] ?? "")
+    .replace(/"[^"]*"/g, "")
+    .replace(/\\./g, "")
+    .replace(/[_*]./g, "")
+    .replace(/\[(h+|m+|s+)\]/gi, "h")
+    .replace(/\[[^\]]*\]/g, "")
+    .toLowerCase();
+  const bare = c.replace(/am\/pm|a\/p|上午\/下午/g, "");
+  const time = bare !== c || /[hs]/.test(bare);
+  const date = /[yd]/.test(bare) || (!time && /m/.test(bare));
+  return date && time ? "datetime" : date ? "date" : time ? "time" : undefined;
+}
+
+/** The last serial day Excel has (9999-12-31). */
+const MAX_SERIAL = 2_958_465;
+
+/**
+ * A serial day number as text: `YYYY-MM-DD` for a date, `YYYY-MM-DD HH:mm:ss` for a date and time (the date alone at
+ * midnight), `HH:mm:ss` for a time; to the second. The 1900 system counts 1900-01-01 as 1 and has Lotus' 29 February
+ * 1900 (60); the 1904 system counts from 1904-01-01 as 0. Undefined for a number no date has.
+ */
+export function serialText(serial: number, kind: DateKind, date1904 = false): string | undefined {
+  if (!Number.isFinite(serial) || serial < 0 || serial > MAX_SERIAL) return undefined;
+  const base = date1904 ? Date.UTC(1904, 0, 1) : serial < 60 ? Date.UTC(1899, 11, 31) : Date.UTC(1899, 11, 30);
+  const iso = new Date(base + Math.round(serial * 86_400) * 1000).toISOString();
+  const day = iso.slice(0, 10);
+  const time = iso.slice(11, 19);
+  if (kind === "time") return time;
+  return kind === "datetime" && time !== "00:00:00" ? `${day} ${time}` : day;
+}
+
+/** Which cell styles show dates (by `s` index), and whether the workbook counts days from 1904. */
+export interface CellFormats {
+  dateStyles: Map<number, DateKind>;
+  date1904: boolean;
+}
+
+/** The workbook's date styles (xl/styles.xml's `cellXfs` and `numFmts`) and its date system (`workbookPr`). */
+async function cellFormats(key: string, entries: Map<string, ZipEntry>, etag?: string): Promise<CellFormats> {
+  const out: CellFormats = { dateStyles: new Map(), date1904: false };
+  const wb = entries.get("xl/workbook.xml");
+  if (wb) {
+    for await (const ev of xmlEvents(key, wb, etag)) {
+      if (ev.type === "open" && local(ev.name) === "workbookPr") {
+        out.date1904 = ev.attrs?.date1904 === "1" || ev.attrs?.date1904 === "true";
+        break;
+      }
+    }
+  }
+  const styles = entries.get("xl/styles.xml");
+  if (!styles) return out;
+  const custom = new Map<number, DateKind | undefined>();
+  let inCellXfs = false;
+  let inNumFmts = false;
+  let xf = 0;
+  for await (const ev of xmlEvents(key, styles, etag)) {
+    const n = local(ev.name);
+    if (n === "numFmts") inNumFmts = ev.type === "open";
+    else if (ev.type === "open" && n === "numFmt" && inNumFmts && ev.attrs?.numFmtId) {
+      custom.set(Number(ev.attrs.numFmtId), formatKind(ev.attrs.formatCode ?? ""));
+    } else if (n === "cellXfs") inCellXfs = ev.type === "open";
+    else if (ev.type === "open" && n === "xf" && inCellXfs) {
+      const id = Number(ev.attrs?.numFmtId ?? 0);
+      const kind = custom.has(id) ? custom.get(id) : BUILTIN_FORMATS[id];
+      if (kind) out.dateStyles.set(xf, kind);
+      xf++;
+    }
+  }
+  return out;
+}
+
 export interface OpenedWorkbook {
   entries: Map<string, ZipEntry>;
   sheetPath: string;
@@ -250,7 +368,10 @@ export interface SheetRow {
   cells: string[];
 }
 
-/** The rows of a sheet from row `from` on (blank rows skipped), as text cells; `dimension` is told when seen. */
+/**
+ * The rows of a sheet from row `from` on (blank rows skipped), as text cells; `dimension` is told when seen. A number
+ * in a date style is the date it shows (`serialText`), as a user reads it in Excel, not its serial day number.
+ */
 export async function* sheetRows(
   key: string,
   wb: OpenedWorkbook,
@@ -259,10 +380,12 @@ export async function* sheetRows(
   onDimension?: (rows: number) => void,
 ): AsyncGenerator<SheetRow> {
   const shared = await sharedStrings(key, wb.entries, etag);
+  const formats = await cellFormats(key, wb.entries, etag);
   let line = 0;
   let cells: string[] = [];
   let col = -1;
   let type = "";
+  let style = 0;
   let value = "";
   let inValue = false;
   for await (const ev of xmlEvents(key, wb.entries.get(wb.sheetPath)!, etag)) {
@@ -275,6 +398,7 @@ export async function* sheetRows(
       } else if (n === "c") {
         col = ev.attrs?.r ? columnOf(ev.attrs.r) : col + 1;
         type = ev.attrs?.t ?? "n";
+        style = Number(ev.attrs?.s ?? 0);
         value = "";
       } else if (n === "v" || n === "t") inValue = true;
       else if (n === "dimension" && ev.attrs?.ref) {
@@ -284,8 +408,17 @@ export async function* sheetRows(
     } else if (ev.type === "close") {
       if (n === "v" || n === "t") inValue = false;
       else if (n === "c") {
+        const kind = type === "n" && value !== "" ? formats.dateStyles.get(style) : undefined;
         const text =
-          type === "s" ? (shared[Number(value)] ?? "") : type === "b" ? (value === "1" ? "TRUE" : "FALSE") : value;
+          type === "s"
+            ? (shared[Number(value)] ?? "")
+            : type === "b"
+              ? value === "1"
+                ? "TRUE"
+                : "FALSE"
+              : kind
+                ? (serialText(Number(value), kind, formats.date1904) ?? value)
+                : value;
         if (col >= 0 && col < 1000) cells[col] = text;
       } else if (n === "row") {
         const filled = Array.from(cells, (c) => c ?? "");
