@@ -177,6 +177,22 @@ describe("order import", () => {
     });
   });
 
+  it("a workbook's formula results and date-time cells are read as Excel shows them", async () => {
+    const admin = aCaller();
+    const c = await newCustomer(admin, { code: "F-1" });
+    const book = aSheet("订单", [
+      ["订单号", "客户编码", "订单日期", "产品名称", "数量", "单价", "金额"],
+      // 单价 and 金额 as a formula's cached results (=ROUND(9.5*1.1052631578947369,2), =E2*F2) with binary noise;
+      // the date in a date-time style, 2026-11-30 10:30 in the tenant's zone.
+      ["F-PO-1", "F-1", { n: 46356.4375, numFmt: "yyyy/m/d h:mm" }, "电机", 3, 10.499999999999998, 31.499999999999996],
+    ]);
+    const run = await runToEnd(admin, book, { entity: "orders" });
+    expect(run.job).toMatchObject({ status: "succeeded", counts: { inserted: 1, failed: 0 } });
+    const [order] = await ordersOf(admin, c.id);
+    expect(order).toMatchObject({ amount: "31.50", lines: [{ quantity: 3, unitPrice: "10.50" }] });
+    expect(order!.createdAt).toBe("2026-11-30T02:30:00.000Z");
+  });
+
   it("upsert changes a draft's lines; insert skips known numbers; a booked order is not rewritten; dry run writes nothing", async () => {
     const admin = aCaller();
     const c = await newCustomer(admin, { code: "U-1" });

@@ -301,6 +301,20 @@ export function serialText(serial: number, kind: DateKind, date1904 = false): st
   return kind === "datetime" && time !== "00:00:00" ? `${day} ${time}` : day;
 }
 
+/**
+ * A number cell's value as Excel shows it: to 15 significant digits, which drops the binary noise a formula's cached
+ * result carries (`112.88700000000001` is 112.887, `10.499999999999998` is 10.5). Anything else is kept as it is.
+ */
+export function excelNumber(value: string): string {
+  if (!/^-?\d+(\.\d+)?(E[+-]?\d+)?$/i.test(value)) return value;
+  const x = Number(value);
+  if (!Number.isFinite(x)) return value;
+  const shown = Number(x.toPrecision(15));
+  return Math.abs(shown) < 1e21
+    ? shown.toLocaleString("en-US", { useGrouping: false, maximumSignificantDigits: 15 })
+    : value;
+}
+
 /** Which cell styles show dates (by `s` index), and whether the workbook counts days from 1904. */
 export interface CellFormats {
   dateStyles: Map<number, DateKind>;
@@ -418,7 +432,9 @@ export async function* sheetRows(
                 : "FALSE"
               : kind
                 ? (serialText(Number(value), kind, formats.date1904) ?? value)
-                : value;
+                : type === "n"
+                  ? excelNumber(value)
+                  : value;
         if (col >= 0 && col < 1000) cells[col] = text;
       } else if (n === "row") {
         const filled = Array.from(cells, (c) => c ?? "");

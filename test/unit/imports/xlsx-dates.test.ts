@@ -1,7 +1,7 @@
-// Dates in XLSX cells: Excel stores a date as a serial day number in a date style; the import reads what the user
-// sees. Format codes as Excel (en-US and zh-CN) and WPS write them.
+// Numbers and dates in XLSX cells: Excel stores a date as a serial day number in a date style, and a formula's result
+// with binary noise; the import reads what the user sees. Format codes as Excel (en-US and zh-CN) and WPS write them.
 import { describe, expect, it } from "vitest";
-import { formatKind, serialText } from "../../../shared/domain/imports/xlsx.ts";
+import { excelNumber, formatKind, serialText } from "../../../shared/domain/imports/xlsx.ts";
 
 describe("formatKind", () => {
   it.each([
@@ -66,5 +66,25 @@ describe("serialText", () => {
     expect(serialText(-1, "date")).toBeUndefined();
     expect(serialText(3_000_000, "date")).toBeUndefined();
     expect(serialText(Number.NaN, "date")).toBeUndefined();
+  });
+});
+
+describe("excelNumber", () => {
+  it.each([
+    ["112.88700000000001", "112.887"],
+    ["10.499999999999998", "10.5"],
+    ["0.30000000000000004", "0.3"],
+    ["13800138000", "13800138000"],
+    ["1.5E-3", "0.0015"],
+    ["-3", "-3"],
+    ["100", "100"],
+  ])("%s is shown as %s", (stored, shown) => {
+    expect(excelNumber(stored)).toBe(shown);
+  });
+
+  it("keeps what is not a plain number as it is", () => {
+    expect(excelNumber("")).toBe("");
+    expect(excelNumber("#DIV/0!")).toBe("#DIV/0!");
+    expect(excelNumber("1e400")).toBe("1e400");
   });
 });
