@@ -289,7 +289,11 @@ const ops: Record<string, Op> = {
   "GET /v1/imports": { summary: "Imports, newest first (an admin's: all of the tenant's)", query: ListQuerySchema },
   "GET /v1/imports/{id}": {
     summary: "An import's progress and counts (inserted, updated, skipped, failed); errorReportUrl when rows failed",
-    response: JobSchema.extend({ errorReportUrl: z.string().optional(), encoding: z.string().optional() }),
+    response: JobSchema.extend({
+      errorReportUrl: z.string().optional(),
+      encoding: z.string().optional(),
+      delimiter: z.enum([",", ";", "\t"]).optional(),
+    }),
   },
   "GET /v1/imports/templates/{entity}": {
     summary: "The CSV template of an entity: customers, contacts or orders (UTF-8 with BOM, Chinese headers)",

@@ -180,6 +180,36 @@ describe("customer import (CSV)", () => {
     expect(c).toMatchObject({ name: "上海浦东贸易有限公司", phone: "021-58881234" });
   });
 
+  it.each([
+    ["tab-separated GBK (Excel's 文本文件(制表符分隔))", "\t", "GBK"],
+    ["semicolon-separated UTF-8 with BOM (Excel where the decimal mark is a comma)", ";", "UTF-8"],
+  ])("reads %s", async (_, sep, encoding) => {
+    const admin = aCaller();
+    const text = [
+      ["客户编码", "客户名称", "地址", "联系电话"],
+      ["SEP-1", "上海浦东贸易有限公司", "浦东新区世纪大道100号, 20楼", "021-58881234"],
+      ["SEP-2", `"北京${sep}朝阳科技有限公司"`, "朝阳区建国路1号", "010-65001234"],
+    ]
+      .map((r) => r.join(sep))
+      .join("\r\n");
+    const bytes = encoding === "GBK" ? toGbk(text) : Buffer.from(`\ufeff${text}`);
+    const { job, jobId } = await runToEnd(admin, bytes);
+    expect(job.counts).toMatchObject({ inserted: 2, failed: 0 });
+    expect(await readImport(admin, jobId)).toMatchObject({
+      delimiter: sep,
+      encoding: encoding === "GBK" ? "gb18030" : "utf-8",
+      ignoredColumns: [],
+    });
+    expect(await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "SEP-1"))!)).toMatchObject({
+      name: "上海浦东贸易有限公司",
+      address: "浦东新区世纪大道100号, 20楼",
+      phone: "021-58881234",
+    });
+    expect((await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, "SEP-2"))!))!.name).toBe(
+      `北京${sep}朝阳科技有限公司`,
+    );
+  });
+
   it("reads GB18030's four-byte characters, which GBK lacks (𠮷, CJK Extension B)", async () => {
     const admin = aCaller();
     // "客户名称,联系电话,客户编码 / 𠮷祥餐饮有限公司,021-58881234,GB4-1 / Café 北京,010-65001234,GB4-2" in GB18030:

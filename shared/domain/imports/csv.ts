@@ -40,17 +40,44 @@ const enum S {
   AfterCr,
 }
 
+/** The cell separators a CSV file may use: comma, semicolon (Excel where the decimal mark is a comma), tab. */
+export type Delimiter = "," | ";" | "\t";
+
 /**
- * Rows of a CSV byte stream that starts at absolute offset `start` with record number `line`. Blank lines are
- * skipped (they still count as records, as in a spreadsheet). Throws BadFileError for a cell larger than
- * MAX_CELL_BYTES, a row of more than MAX_FIELDS cells, or a quoted cell still open at the end of the file.
+ * The separator of a CSV file, from its first row (from `start`, to its end of line outside quotes): the one of
+ * comma, semicolon and tab it holds most often, comma on a tie or when it holds none. All three are ASCII below 0x40,
+ * so no GBK or GB18030 character contains one.
+ */
+export function delimiterOf(head: Buffer, start = 0): Delimiter {
+  const counts = { ",": 0, ";": 0, "\t": 0 };
+  let quoted = false;
+  for (let i = start; i < head.length; i++) {
+    const b = head[i]!;
+    if (b === QUOTE) quoted = !quoted;
+    else if (quoted) continue;
+    else if (b === LF || b === CR) break;
+    else if (b === COMMA) counts[","]++;
+    else if (b === 0x3b) counts[";"]++;
+    else if (b === 0x09) counts["\t"]++;
+  }
+  const best = (Object.keys(counts) as Delimiter[]).reduce((a, b) => (counts[b] > counts[a] ? b : a), ",");
+  return best;
+}
+
+/**
+ * Rows of a CSV byte stream that starts at absolute offset `start` with record number `line`, cells separated by
+ * `delimiter`. Blank lines are skipped (they still count as records, as in a spreadsheet). Throws BadFileError for a
+ * cell larger than MAX_CELL_BYTES, a row of more than MAX_FIELDS cells, or a quoted cell still open at the end of the
+ * file.
  */
 export async function* parseCsv(
   source: AsyncIterable<Uint8Array>,
   start: number,
   line: number,
   maxCell = MAX_CELL_BYTES,
+  delimiter: Delimiter = ",",
 ): AsyncGenerator<RawRow> {
+  const SEP = delimiter.charCodeAt(0);
   let state: S = S.FieldStart;
   let pieces: Buffer[] = [];
   let pieceLen = 0;
@@ -106,7 +133,7 @@ export async function* parseCsv(
             state = S.Quoted;
             quotedFrom = rowLine;
             seg = i + 1;
-          } else if (b === COMMA) {
+          } else if (b === SEP) {
             endField();
           } else if (b === LF) {
             endField();
@@ -120,11 +147,11 @@ export async function* parseCsv(
           }
           break;
         case S.Unquoted:
-          if (b === COMMA || b === LF || b === CR) {
+          if (b === SEP || b === LF || b === CR) {
             addPiece(buf.subarray(seg, i));
             seg = -1;
             endField();
-            if (b === COMMA) state = S.FieldStart;
+            if (b === SEP) state = S.FieldStart;
             else if (b === LF) {
               endRow(base + i + 1);
               state = S.FieldStart;
@@ -143,7 +170,7 @@ export async function* parseCsv(
             // "" inside quotes: a literal quote; it starts the next piece.
             state = S.Quoted;
             seg = i;
-          } else if (b === COMMA) {
+          } else if (b === SEP) {
             endField();
             state = S.FieldStart;
           } else if (b === LF) {

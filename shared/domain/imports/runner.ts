@@ -11,7 +11,17 @@ import type { Role } from "../../auth/claims.ts";
 import { saveChunk } from "./repository.ts";
 import { COLUMNS_BY_ENTITY, mapColumns, REQUIRED_COLUMNS, rowObject } from "./columns.ts";
 import { type ContactRow, importContactChunk, validateContactRow } from "./contact-import.ts";
-import { BadFileError, csvLine, decoderFor, type Encoding, parseCsv, type RawRow, sniff, UTF8_BOM } from "./csv.ts";
+import {
+  BadFileError,
+  csvLine,
+  decoderFor,
+  delimiterOf,
+  type Encoding,
+  parseCsv,
+  type RawRow,
+  sniff,
+  UTF8_BOM,
+} from "./csv.ts";
 import { centralDirectory, openWorkbook, type SheetRow, sheetRows } from "./xlsx.ts";
 import { type ChunkContext, type ImportRow, importCustomerChunk, validateCustomerRow } from "./customer-import.ts";
 import { importOrderChunk, keptOrderRows, type OrderRow, validateOrderRow } from "./order-import.ts";
@@ -63,10 +73,11 @@ async function openFile(params: ImportParams): Promise<ImportState> {
   const head = info.size ? await readHead(params.key, SNIFF_BYTES, quoted(params.etag)) : Buffer.alloc(0);
   const sniffed = sniff(head, info.size);
   if (sniffed.format === "xlsx") return openXlsx(params, info.size);
+  const delimiter = delimiterOf(head, sniffed.start);
   const body = await readRange(params.key, sniffed.start, undefined, quoted(params.etag));
   let first: RawRow | undefined;
   try {
-    for await (const row of parseCsv(body, sniffed.start, 1)) {
+    for await (const row of parseCsv(body, sniffed.start, 1, undefined, delimiter)) {
       first = row;
       break;
     }
@@ -91,6 +102,7 @@ async function openFile(params: ImportParams): Promise<ImportState> {
     format: "csv",
     encoding: sniffed.encoding,
     ...(asciiHead ? { encodingOpen: true } : {}),
+    ...(delimiter !== "," ? { delimiter } : {}),
     size: info.size,
     offset: first.end,
     line: first.line + 1,
@@ -177,7 +189,7 @@ async function* rowsFrom(
   let open = state.encodingOpen === true;
   const body: Readable = await readRange(params.key, state.offset, undefined, etag);
   try {
-    for await (const r of parseCsv(body, state.offset, state.line)) {
+    for await (const r of parseCsv(body, state.offset, state.line, undefined, state.delimiter)) {
       const decided = open ? encodingOfRow(r.fields) : undefined;
       if (decided) {
         open = false;

@@ -67,6 +67,8 @@ export interface ImportState {
    * row with other bytes decides it (UTF-8 if it is valid UTF-8, else GB18030); `encoding` is provisional until then.
    */
   encodingOpen?: boolean;
+  /** The cell separator of a CSV (absent: a comma). */
+  delimiter?: "," | ";" | "\t";
   size: number;
   /** Byte offset where the next chunk starts, and its record number. */
   offset: number;

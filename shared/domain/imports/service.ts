@@ -270,7 +270,10 @@ export async function readListedJob(caller: Caller, id: string, type: "import" |
   return item;
 }
 
-/** The API view of an import: the job plus what the import found (encoding, ignored columns, the report link). */
+/**
+ * The API view of an import: the job plus what the import found (encoding and cell separator, ignored columns, the
+ * report link).
+ */
 export async function presentImport(item: JobItem) {
   const state = (item as { state?: ImportState }).state;
   const job = toJob(item);
@@ -278,7 +281,10 @@ export async function presentImport(item: JobItem) {
   const out: Record<string, unknown> = { ...job, params, awaitingUpload: job.status === "queued" && !_e };
   if (state) {
     out.format = state.format;
-    if (state.format === "csv") out.encoding = state.encoding;
+    if (state.format === "csv") {
+      out.encoding = state.encoding;
+      out.delimiter = state.delimiter ?? ",";
+    }
     if (state.sheetName) out.sheet = state.sheetName;
     out.columns = state.header;
     out.ignoredColumns = state.ignoredColumns;

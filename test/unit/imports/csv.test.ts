@@ -5,6 +5,8 @@ import {
   csvCell,
   csvLine,
   decoderFor,
+  type Delimiter,
+  delimiterOf,
   parseCsv,
   type RawRow,
   sniff,
@@ -91,6 +93,41 @@ describe("parseCsv", () => {
     const rows = await rowsOf(gbk, 1);
     expect(decoderFor("gb18030")(rows[1]!.fields[0]!)).toBe("上海");
   });
+});
+
+describe("cell separators", () => {
+  it.each([
+    ["name,phone,level\r\n", ","],
+    ["name;phone;level\r\nA;1,5;B\r\n", ";"],
+    ["name\tphone\tlevel\n", "\t"],
+    ['"a;b;c",d\n', ","],
+    ["name\n", ","],
+    ['"名称;备注"\t电话\t等级\n', "\t"],
+  ])("the first row %j is separated by %j", (head, sep) => {
+    expect(delimiterOf(Buffer.from(head))).toBe(sep);
+  });
+
+  it("starts after a BOM", () => {
+    expect(delimiterOf(Buffer.from("\ufeffname;phone\n"), 3)).toBe(";");
+  });
+
+  it.each([";", "\t"] as Delimiter[])(
+    "parses %j-separated rows, quotes and a comma inside a cell included",
+    async (sep) => {
+      const csv = Buffer.from(
+        `name${sep}note${sep}amount\r\n"A${sep} Inc."${sep}"say ""hi"""${sep}1,50\r\nB${sep}${sep}2\n`,
+      );
+      for (const size of [1, 4, 1000]) {
+        const rows: RawRow[] = [];
+        for await (const r of parseCsv(pieces(csv, size), 0, 1, undefined, sep)) rows.push(r);
+        expect(text(rows)).toEqual([
+          ["name", "note", "amount"],
+          [`A${sep} Inc.`, 'say "hi"', "1,50"],
+          ["B", "", "2"],
+        ]);
+      }
+    },
+  );
 });
 
 describe("sniff", () => {
