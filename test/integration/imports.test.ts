@@ -210,6 +210,40 @@ describe("customer import (CSV)", () => {
     );
   });
 
+  it("skips title rows above the header, as ERP exports write them (CSV and XLSX)", async () => {
+    const admin = aCaller();
+    const csv = toGbk(
+      "客户清单\r\n导出日期：2026-11-30\t操作员：张三\r\n\r\n" +
+        "客户编码\t客户名称\t联系电话\r\nTT-1\t上海浦东贸易有限公司\t021-58881234\r\nTT-2\t杭州西湖科技有限公司\t\r\n",
+    );
+    const fromCsv = await runToEnd(admin, csv);
+    expect(fromCsv.job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 0 });
+    expect(await readImport(admin, fromCsv.jobId)).toMatchObject({
+      delimiter: "\t",
+      columns: ["客户编码", "客户名称", "联系电话"],
+      ignoredColumns: [],
+    });
+
+    const book = aSheet("客户", [
+      ["2026年11月客户台账"],
+      ["客户编码", "客户名称", "联系电话"],
+      ["TT-3", "北京朝阳科技有限公司", "010-65001234"],
+    ]);
+    const fromXlsx = await runToEnd(admin, book);
+    expect(fromXlsx.job.counts).toEqual({ inserted: 1, updated: 0, skipped: 0, failed: 0 });
+
+    const names = await Promise.all(
+      ["TT-1", "TT-2", "TT-3"].map(
+        async (code) => (await getCustomerItem(admin.tenant, (await codeOwner(admin.tenant, code))!))!.name,
+      ),
+    );
+    expect(names).toEqual(["上海浦东贸易有限公司", "杭州西湖科技有限公司", "北京朝阳科技有限公司"]);
+    // A file whose first rows name no column still fails as before, on its first row.
+    const none = await runToEnd(admin, "客户清单\n说明,无\n1,2\n");
+    expect(none.job).toMatchObject({ status: "failed" });
+    expect(none.job.failureReason).toMatch(/no column for name/);
+  });
+
   it("reads GB18030's four-byte characters, which GBK lacks (𠮷, CJK Extension B)", async () => {
     const admin = aCaller();
     // "客户名称,联系电话,客户编码 / 𠮷祥餐饮有限公司,021-58881234,GB4-1 / Café 北京,010-65001234,GB4-2" in GB18030:

@@ -200,17 +200,13 @@ export function mapColumns(
   mapping: Record<string, string> | undefined,
   required: readonly string[],
 ): ColumnMap {
-  const byAlias = new Map<string, string>();
-  for (const c of columns) for (const a of c.aliases) byAlias.set(normalizeHeader(a), c.field);
-  const explicit = new Map(Object.entries(mapping ?? {}).map(([h, f]) => [normalizeHeader(h), f]));
-  const known = new Set(columns.map((c) => c.field));
+  const fieldOf = columnResolver(columns, mapping);
   const fields: (string | null)[] = [];
   const ignored: string[] = [];
   const taken = new Map<string, string>();
   for (const raw of header) {
-    const h = normalizeHeader(raw);
-    const field = explicit.get(h) ?? byAlias.get(h) ?? null;
-    if (!field || !known.has(field)) {
+    const field = fieldOf(raw);
+    if (!field) {
       fields.push(null);
       if (raw.trim()) ignored.push(raw.trim());
       continue;
@@ -228,6 +224,39 @@ export function mapColumns(
     throw new BadFileError(`the header has no column for ${missing.join(", ")} (${labels.join(", ")})`);
   }
   return { fields, ignored };
+}
+
+/** The field a header cell names (by `mapping`, then by the columns' aliases), or null. */
+function columnResolver(
+  columns: readonly ColumnDef[],
+  mapping: Record<string, string> | undefined,
+): (raw: string) => string | null {
+  const byAlias = new Map<string, string>();
+  for (const c of columns) for (const a of c.aliases) byAlias.set(normalizeHeader(a), c.field);
+  const explicit = new Map(Object.entries(mapping ?? {}).map(([h, f]) => [normalizeHeader(h), f]));
+  const known = new Set(columns.map((c) => c.field));
+  return (raw) => {
+    const h = normalizeHeader(raw);
+    const field = explicit.get(h) ?? byAlias.get(h) ?? null;
+    return field && known.has(field) ? field : null;
+  };
+}
+
+/** Rows a title may take above the header (a report name, an export date, as ERP exports write them). */
+export const MAX_TITLE_ROWS = 5;
+
+/**
+ * Which of a file's first rows is its header: the first that names any column (so title rows above it are
+ * skipped), or the first row when none does (its mapping then says what is missing).
+ */
+export function headerIndex(
+  rows: readonly (readonly string[])[],
+  columns: readonly ColumnDef[],
+  mapping: Record<string, string> | undefined,
+): number {
+  const fieldOf = columnResolver(columns, mapping);
+  const i = rows.findIndex((cells) => cells.some((c) => fieldOf(c) !== null));
+  return i < 0 ? 0 : i;
 }
 
 /** A row's cells as the object the entity's schema parses: empty cells are left out. */

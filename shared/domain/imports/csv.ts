@@ -44,18 +44,19 @@ const enum S {
 export type Delimiter = "," | ";" | "\t";
 
 /**
- * The separator of a CSV file, from its first row (from `start`, to its end of line outside quotes): the one of
- * comma, semicolon and tab it holds most often, comma on a tie or when it holds none. All three are ASCII below 0x40,
- * so no GBK or GB18030 character contains one.
+ * The separator of a CSV file, from its first `lines` rows (from `start`; outside quotes), so that a title row above
+ * the header does not decide: the one of comma, semicolon and tab they hold most often, comma on a tie or when they
+ * hold none. All three are ASCII below 0x40, so no GBK or GB18030 character contains one.
  */
-export function delimiterOf(head: Buffer, start = 0): Delimiter {
+export function delimiterOf(head: Buffer, start = 0, lines = 1): Delimiter {
   const counts = { ",": 0, ";": 0, "\t": 0 };
   let quoted = false;
+  let seen = 0;
   for (let i = start; i < head.length; i++) {
     const b = head[i]!;
     if (b === QUOTE) quoted = !quoted;
     else if (quoted) continue;
-    else if (b === LF || b === CR) break;
+    else if (b === LF && ++seen >= lines) break;
     else if (b === COMMA) counts[","]++;
     else if (b === 0x3b) counts[";"]++;
     else if (b === 0x09) counts["\t"]++;

@@ -9,7 +9,7 @@ import { MAX_JOB_ERRORS, type JobError } from "../jobs/schemas.ts";
 import { resolveViewer } from "../org/viewer.ts";
 import type { Role } from "../../auth/claims.ts";
 import { saveChunk } from "./repository.ts";
-import { COLUMNS_BY_ENTITY, mapColumns, REQUIRED_COLUMNS, rowObject } from "./columns.ts";
+import { COLUMNS_BY_ENTITY, headerIndex, mapColumns, MAX_TITLE_ROWS, REQUIRED_COLUMNS, rowObject } from "./columns.ts";
 import { type ContactRow, importContactChunk, validateContactRow } from "./contact-import.ts";
 import {
   BadFileError,
@@ -73,19 +73,22 @@ async function openFile(params: ImportParams): Promise<ImportState> {
   const head = info.size ? await readHead(params.key, SNIFF_BYTES, quoted(params.etag)) : Buffer.alloc(0);
   const sniffed = sniff(head, info.size);
   if (sniffed.format === "xlsx") return openXlsx(params, info.size);
-  const delimiter = delimiterOf(head, sniffed.start);
+  const delimiter = delimiterOf(head, sniffed.start, MAX_TITLE_ROWS + 1);
   const body = await readRange(params.key, sniffed.start, undefined, quoted(params.etag));
-  let first: RawRow | undefined;
+  const top: RawRow[] = [];
   try {
     for await (const row of parseCsv(body, sniffed.start, 1, undefined, delimiter)) {
-      first = row;
-      break;
+      top.push(row);
+      if (top.length > MAX_TITLE_ROWS) break;
     }
   } finally {
     body.destroy();
   }
-  if (!first) throw new BadFileError("the file is empty");
+  if (!top.length) throw new BadFileError("the file is empty");
   const decode = decoderFor(sniffed.encoding);
+  // Title rows above the header (a report name, an export date) are skipped.
+  const texts = top.map((r) => r.fields.map((f) => decode(f) ?? ""));
+  const first = top[headerIndex(texts, COLUMNS_BY_ENTITY[params.entity], params.mapping)]!;
   const header = first.fields.map((f) => decode(f));
   if (header.some((h) => h === undefined)) {
     throw new BadFileError(`the header row is not valid ${sniffed.encoding === "utf-8" ? "UTF-8" : "GBK"} text`);
@@ -117,12 +120,21 @@ async function openFile(params: ImportParams): Promise<ImportState> {
 /** The first run of an XLSX import: the sheet to read and its header row. */
 async function openXlsx(params: ImportParams, size: number): Promise<ImportState> {
   const wb = await openWorkbook(params.key, size, params.sheet, quoted(params.etag));
-  let first: SheetRow | undefined;
+  const top: SheetRow[] = [];
   for await (const row of sheetRows(params.key, wb, 1, quoted(params.etag))) {
-    first = row;
-    break;
+    top.push(row);
+    if (top.length > MAX_TITLE_ROWS) break;
   }
-  if (!first) throw new BadFileError(`the sheet "${wb.sheetName}" is empty`);
+  if (!top.length) throw new BadFileError(`the sheet "${wb.sheetName}" is empty`);
+  // Title rows above the header (a merged report name, an export date) are skipped.
+  const first =
+    top[
+      headerIndex(
+        top.map((r) => r.cells),
+        COLUMNS_BY_ENTITY[params.entity],
+        params.mapping,
+      )
+    ]!;
   const map = mapColumns(
     first.cells,
     COLUMNS_BY_ENTITY[params.entity],

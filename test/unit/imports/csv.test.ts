@@ -14,6 +14,7 @@ import {
 import {
   birthdayCell,
   CONTACT_COLUMNS,
+  headerIndex,
   mapColumns,
   normalizeHeader,
   CUSTOMER_COLUMNS,
@@ -107,6 +108,12 @@ describe("cell separators", () => {
     expect(delimiterOf(Buffer.from(head))).toBe(sep);
   });
 
+  it("looks past a title row without separators when told to read more rows", () => {
+    const head = Buffer.from("客户清单\n\n名称\t电话\t等级\nA\t1, 2\tB\n");
+    expect(delimiterOf(head)).toBe(",");
+    expect(delimiterOf(head, 0, 6)).toBe("\t");
+  });
+
   it("starts after a BOM", () => {
     expect(delimiterOf(Buffer.from("\ufeffname;phone\n"), 3)).toBe(";");
   });
@@ -179,6 +186,30 @@ describe("columns", () => {
   it("fails when two columns fill one field or the name has no column", () => {
     expect(() => mapColumns(["名称", "客户名称"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/both fill name/);
     expect(() => mapColumns(["电话"], CUSTOMER_COLUMNS, undefined, ["name"])).toThrow(/no column for name/);
+  });
+});
+
+describe("headerIndex", () => {
+  it("finds the header below title rows, and falls back to the first row when no row names a column", () => {
+    expect(
+      headerIndex(
+        [["客户清单"], ["导出日期：2026-11-30"], ["客户编码", "客户名称"], ["C-1", "甲"]],
+        CUSTOMER_COLUMNS,
+        undefined,
+      ),
+    ).toBe(2);
+    expect(
+      headerIndex(
+        [
+          ["code", "name"],
+          ["C-1", "甲"],
+        ],
+        CUSTOMER_COLUMNS,
+        undefined,
+      ),
+    ).toBe(0);
+    expect(headerIndex([["清单"], ["Firma", "Tel"]], CUSTOMER_COLUMNS, { Firma: "name" })).toBe(1);
+    expect(headerIndex([["清单"], ["1", "2"]], CUSTOMER_COLUMNS, undefined)).toBe(0);
   });
 });
 
