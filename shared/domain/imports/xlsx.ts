@@ -315,6 +315,22 @@ export function excelNumber(value: string): string {
     : value;
 }
 
+/**
+ * A cell's text by its type: a shared string (`s`), a boolean (`b`), an ISO 8601 date (`d`, strict OOXML: the date
+ * alone at midnight), a number in a date style (`kind`) as the date it shows, another number as Excel shows it;
+ * inline and formula strings as they are.
+ */
+export function cellText(type: string, value: string, shared: string[], kind: DateKind | undefined, date1904: boolean) {
+  if (type === "s") return shared[Number(value)] ?? "";
+  if (type === "b") return value === "1" ? "TRUE" : "FALSE";
+  if (type === "d") {
+    const m = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}:\d{2}))?/.exec(value);
+    return m ? (m[2] && m[2] !== "00:00:00" ? `${m[1]} ${m[2]}` : m[1]!) : value;
+  }
+  if (kind) return serialText(Number(value), kind, date1904) ?? value;
+  return type === "n" ? excelNumber(value) : value;
+}
+
 /** Which cell styles show dates (by `s` index), and whether the workbook counts days from 1904. */
 export interface CellFormats {
   dateStyles: Map<number, DateKind>;
@@ -423,18 +439,7 @@ export async function* sheetRows(
       if (n === "v" || n === "t") inValue = false;
       else if (n === "c") {
         const kind = type === "n" && value !== "" ? formats.dateStyles.get(style) : undefined;
-        const text =
-          type === "s"
-            ? (shared[Number(value)] ?? "")
-            : type === "b"
-              ? value === "1"
-                ? "TRUE"
-                : "FALSE"
-              : kind
-                ? (serialText(Number(value), kind, formats.date1904) ?? value)
-                : type === "n"
-                  ? excelNumber(value)
-                  : value;
+        const text = cellText(type, value, shared, kind, formats.date1904);
         if (col >= 0 && col < 1000) cells[col] = text;
       } else if (n === "row") {
         const filled = Array.from(cells, (c) => c ?? "");

@@ -1,7 +1,7 @@
 // Numbers and dates in XLSX cells: Excel stores a date as a serial day number in a date style, and a formula's result
 // with binary noise; the import reads what the user sees. Format codes as Excel (en-US and zh-CN) and WPS write them.
 import { describe, expect, it } from "vitest";
-import { excelNumber, formatKind, serialText } from "../../../shared/domain/imports/xlsx.ts";
+import { cellText, excelNumber, formatKind, serialText } from "../../../shared/domain/imports/xlsx.ts";
 
 describe("formatKind", () => {
   it.each([
@@ -86,5 +86,19 @@ describe("excelNumber", () => {
     expect(excelNumber("")).toBe("");
     expect(excelNumber("#DIV/0!")).toBe("#DIV/0!");
     expect(excelNumber("1e400")).toBe("1e400");
+  });
+});
+
+describe("cellText", () => {
+  it("reads each cell type as the user sees it", () => {
+    const shared = ["上海浦东贸易"];
+    expect(cellText("s", "0", shared, undefined, false)).toBe("上海浦东贸易");
+    expect(cellText("b", "1", shared, undefined, false)).toBe("TRUE");
+    expect(cellText("n", "31170", shared, "date", false)).toBe("1985-05-03");
+    expect(cellText("n", "10.499999999999998", shared, undefined, false)).toBe("10.5");
+    expect(cellText("str", "=A1", shared, undefined, false)).toBe("=A1");
+    // Strict OOXML's ISO dates (t="d"): the date alone at midnight.
+    expect(cellText("d", "1985-05-03T00:00:00", shared, undefined, false)).toBe("1985-05-03");
+    expect(cellText("d", "2026-11-30T10:30:00", shared, undefined, false)).toBe("2026-11-30 10:30:00");
   });
 });
