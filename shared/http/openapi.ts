@@ -293,6 +293,7 @@ const ops: Record<string, Op> = {
       errorReportUrl: z.string().optional(),
       encoding: z.string().optional(),
       delimiter: z.enum([",", ";", "\t"]).optional(),
+      headerRow: z.number().int().optional(),
     }),
   },
   "GET /v1/imports/templates/{entity}": {

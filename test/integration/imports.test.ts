@@ -220,6 +220,7 @@ describe("customer import (CSV)", () => {
     expect(fromCsv.job.counts).toEqual({ inserted: 2, updated: 0, skipped: 0, failed: 0 });
     expect(await readImport(admin, fromCsv.jobId)).toMatchObject({
       delimiter: "\t",
+      headerRow: 4,
       columns: ["客户编码", "客户名称", "联系电话"],
       ignoredColumns: [],
     });
@@ -231,6 +232,7 @@ describe("customer import (CSV)", () => {
     ]);
     const fromXlsx = await runToEnd(admin, book);
     expect(fromXlsx.job.counts).toEqual({ inserted: 1, updated: 0, skipped: 0, failed: 0 });
+    expect(await readImport(admin, fromXlsx.jobId)).toMatchObject({ headerRow: 2 });
 
     const names = await Promise.all(
       ["TT-1", "TT-2", "TT-3"].map(

@@ -76,6 +76,8 @@ export interface ImportState {
   /** Field per header column (null: ignored). */
   fields: (string | null)[];
   header: string[];
+  /** The row the header was found on (1 unless title rows stand above it). */
+  headerLine?: number;
   ignoredColumns: string[];
   /** Chunk numbers that wrote an error-report part. */
   errorParts: number[];

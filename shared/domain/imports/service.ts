@@ -287,6 +287,7 @@ export async function presentImport(item: JobItem) {
     }
     if (state.sheetName) out.sheet = state.sheetName;
     out.columns = state.header;
+    out.headerRow = state.headerLine ?? 1;
     out.ignoredColumns = state.ignoredColumns;
   }
   if (state?.reportKey) out.errorReportUrl = await downloadUrl(state.reportKey, `import-${item.id}-errors.csv`);
