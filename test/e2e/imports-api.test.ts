@@ -181,6 +181,78 @@ describe("exports over HTTP", () => {
   });
 });
 
+describe("contact and order exports over HTTP", () => {
+  /** The data rows of a finished export's CSV. */
+  async function csvRows(done: { downloadUrl: string }) {
+    const text = await (await fetch(done.downloadUrl)).text();
+    const [header, ...rows] = text
+      .replace(/^\ufeff/, "")
+      .trim()
+      .split("\r\n");
+    return { header: header!, rows };
+  }
+
+  it("exports the contacts and the orders (a row per line) of the customers the caller may see; contacts masked; orders import back", async () => {
+    const mine = await admin.post("/v1/customers", { name: "导出联系人客户", code: "XC-ADM" });
+    const theirs = await service.post("/v1/customers", { name: "服务联系人客户", code: "XC-SVC" });
+    expect([mine.status, theirs.status]).toEqual([201, 201]);
+    for (const [client, id, name, mobile] of [
+      [admin, mine.body.id, "总部联系人", "13800138000"],
+      [service, theirs.body.id, "王经理", "13900139000"],
+      [service, theirs.body.id, "李总", "13700137000"],
+    ] as const) {
+      expect((await client.post(`/v1/customers/${id}/contacts`, { name, mobile })).status).toBe(201);
+    }
+    for (const id of [mine.body.id, theirs.body.id]) {
+      const lines = [
+        { sku: "A-1", name: "螺丝", quantity: 2, unitPrice: "10.50" },
+        { sku: "B-2", name: "螺母", quantity: 5, unitPrice: "1.20" },
+      ];
+      expect((await admin.post("/v1/orders", { customerId: id, lines })).status).toBe(201);
+    }
+
+    const contacts = await service.post("/v1/exports", { entity: "contacts" });
+    expect(contacts.status).toBe(202);
+    const contactsDone = await waitFor(service, `/v1/exports/${contacts.body.id}`);
+    expect(contactsDone).toMatchObject({ status: "succeeded", counts: { exported: 2 } });
+    const c = await csvRows(contactsDone);
+    expect(c.header).toMatch(/^客户编码\(customerCode\),联系人\(name\)/);
+    expect(c.rows.map((r) => r.split(",").slice(0, 2).join(",")).sort()).toEqual(["XC-SVC,李总", "XC-SVC,王经理"]);
+    expect(c.rows.join("\n")).not.toContain("13900139000");
+    expect(c.rows.join("\n")).toContain("****");
+    const adminContacts = await csvRows(
+      await waitFor(admin, `/v1/exports/${(await admin.post("/v1/exports", { entity: "contacts" })).body.id}`),
+    );
+    expect(adminContacts.rows.join("\n")).toContain("13800138000");
+    expect(adminContacts.rows.join("\n")).toContain("13900139000");
+
+    const orders = await service.post("/v1/exports", { entity: "orders" });
+    const ordersDone = await waitFor(service, `/v1/exports/${orders.body.id}`);
+    expect(ordersDone).toMatchObject({ status: "succeeded", counts: { exported: 2 } });
+    const o = await csvRows(ordersDone);
+    expect(o.header).toMatch(/^订单号\(orderNo\),客户编码\(customerCode\)/);
+    expect(o.rows.every((r) => r.includes(",XC-SVC,"))).toBe(true);
+    expect(o.rows.some((r) => r.includes("螺丝") && r.includes("10.50"))).toBe(true);
+    expect(o.rows.some((r) => r.includes("螺母") && r.includes("1.20"))).toBe(true);
+
+    // The orders file imports back as orders: the order exists, so nothing is inserted twice.
+    const back = await admin.post("/v1/imports", { entity: "orders", mode: "insert" });
+    const file = await (await fetch(ordersDone.downloadUrl)).arrayBuffer();
+    expect((await fetch(back.body.uploadUrl, { method: "PUT", body: Buffer.from(file) })).status).toBe(200);
+    expect(await waitFor(admin, `/v1/imports/${back.body.id}`)).toMatchObject({
+      status: "succeeded",
+      counts: { inserted: 0, failed: 0 },
+      ignoredColumns: ["订单ID(id)", "收款状态(paymentStatus)", "退货数量(returnedQuantity)"],
+    });
+
+    const xlsx = await admin.post("/v1/exports", { entity: "orders", format: "xlsx" });
+    const xlsxDone = await waitFor(admin, `/v1/exports/${xlsx.body.id}`);
+    expect(xlsxDone).toMatchObject({ status: "succeeded", counts: { exported: 4 } });
+    expect(decodeURIComponent(xlsxDone.downloadUrl)).toContain(`orders-${xlsx.body.id}.xlsx`);
+    expect((await admin.post("/v1/exports", { entity: "interactions" })).status).toBe(400);
+  });
+});
+
 describe("batch updates over HTTP", () => {
   it("starts a job whose progress GET /v1/jobs/{id} shows; refuses bad input and a viewer", async () => {
     const made = await admin.post("/v1/customers", { name: "批量更新客户", industry: "化工-批量" });

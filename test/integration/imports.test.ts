@@ -22,6 +22,7 @@ import { normalizeQuery } from "../../shared/domain/validation/index.ts";
 import { CHUNK_ROWS } from "../../shared/domain/imports/runner.ts";
 import { batchGet } from "../../shared/domain/imports/repository.ts";
 import { createListedJob, importObjectCreated, readImport } from "../../shared/domain/imports/service.ts";
+import { EXPORT_LIMITS } from "../../shared/domain/exports/runner.ts";
 import { readExport } from "../../shared/domain/exports/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
@@ -841,6 +842,46 @@ describe("XLSX export", () => {
     const c = await getCustomerItem(other.tenant, (await codeOwner(other.tenant, "RT-1"))!);
     expect(c).toMatchObject({ name: "往返<一>&", phone: "021-58881234", tags: ["a", "b"] });
   });
+});
+
+describe("contact export", () => {
+  it("writes a page's contacts in parts of a bounded size, each once, as a workbook that imports back", async () => {
+    const admin = aCaller();
+    await runToEnd(admin, "code,name\nCE-1,联系人多的客户一\nCE-2,联系人多的客户二\nCE-3,联系人多的客户三\n");
+    const rows = Array.from({ length: 240 }, (_, i) => `CE-${(i % 3) + 1},联系人${i},139${String(i).padStart(8, "0")}`);
+    const contacts = await runToEnd(admin, `客户编码,联系人,手机\n${rows.join("\n")}\n`, { entity: "contacts" });
+    expect(contacts.job.counts).toMatchObject({ inserted: 240, failed: 0 });
+
+    const job = await createListedJob(admin, "export", { entity: "contacts", filter: {}, format: "xlsx" }, "req");
+    const handler = jobsWorker({ continueJob: async () => undefined });
+    EXPORT_LIMITS.partRows = 100; // 240 contacts of one page of customers: 3 parts
+    try {
+      expect(await handler(sqsEvent({ jobId: job.id, tenant: admin.tenant }), fakeContext())).toEqual({
+        batchItemFailures: [],
+      });
+    } finally {
+      EXPORT_LIMITS.partRows = 2000;
+    }
+    const view = await readExport(admin, job.id);
+    expect(view).toMatchObject({ status: "succeeded", counts: { exported: 240 } });
+    expect((await getJobItem(admin.tenant, job.id)) as { state?: { parts: number } }).toMatchObject({
+      state: { parts: 3 },
+    });
+    const book = Buffer.from(await (await fetch(view.downloadUrl as string)).arrayBuffer());
+
+    const other = aCaller();
+    await runToEnd(other, "code,name\nCE-1,甲\nCE-2,乙\nCE-3,丙\n");
+    const back = await runToEnd(other, book, { entity: "contacts" });
+    expect(back.job).toMatchObject({ status: "succeeded", counts: { inserted: 240, failed: 0 } });
+    const names = new Set<string>();
+    for (const code of ["CE-1", "CE-2", "CE-3"]) {
+      const id = (await codeOwner(other.tenant, code))!;
+      for (const c of await listContactItems(other.tenant, id)) names.add(`${code}:${c.name}:${c.mobile}`);
+    }
+    expect(names.size).toBe(240);
+    expect(names.has("CE-1:联系人0:13900000000")).toBe(true);
+    expect(names.has("CE-3:联系人239:13900000239")).toBe(true);
+  }, 60_000);
 });
 
 describe("S3 drops", () => {

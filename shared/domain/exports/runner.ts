@@ -1,7 +1,8 @@
 // The jobs worker's runner for "export" jobs: pages the customers the job's creator may see (their data scope, as it
-// is when the job runs) with the export's filters, writes each page masked as the API would show it to a CSV part,
-// and joins the parts into one file at the end. Each page is checkpointed with the list cursor after it; a page
-// repeated after a crash overwrites its own part, so no row is lost or written twice.
+// is when the job runs) with the export's filters, writes each page masked as the API would show it to CSV parts
+// (the customers themselves, or their contacts, or their orders one row per line), and joins the parts into one file
+// at the end. Each page is checkpointed with the list cursor after it; a page repeated after a crash overwrites its
+// own parts, so no row is lost or written twice.
 import type { Condition } from "../customers/filters.ts";
 import { conditionsOf } from "../customers/filters.ts";
 import { type CustomerItem, listAll, listByDepartment, listByOwner } from "../customers/repository.ts";
@@ -9,7 +10,11 @@ import type { CustomerListQuery } from "../customers/schemas.ts";
 import { present } from "../customers/service.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import { resolveViewer, type Viewer } from "../org/viewer.ts";
-import { CUSTOMER_COLUMNS } from "../imports/columns.ts";
+import { queryContacts } from "../contacts/repository.ts";
+import { CONTACT_COLUMNS, CUSTOMER_COLUMNS, type ImportEntity, ORDER_COLUMNS } from "../imports/columns.ts";
+import { maskRecord } from "../org/masking.ts";
+import { presentOrder } from "../orders/present.ts";
+import { listOfCustomer } from "../orders/repository.ts";
 import { csvLine, UTF8_BOM } from "../imports/csv.ts";
 import { saveChunk } from "../imports/repository.ts";
 import { jobCaller } from "../imports/runner.ts";
@@ -27,16 +32,103 @@ export interface ExportState {
   fileKey?: string;
 }
 
-/** Export columns: the import template's (so an export can be edited and imported back), then read-only ones. */
-const EXTRA = [
-  { field: "id", label: "ID" },
-  { field: "regionName", label: "地区名称" },
-  { field: "deptPath", label: "部门" },
-  { field: "createdAt", label: "创建时间" },
-  { field: "updatedAt", label: "更新时间" },
-];
-export const EXPORT_COLUMNS = [...CUSTOMER_COLUMNS.map((c) => ({ field: c.field, label: c.label })), ...EXTRA];
-export const exportHeader = () => EXPORT_COLUMNS.map((c) => `${c.label}(${c.field})`);
+/** The sheet an XLSX export's rows are on. */
+const SHEET_NAMES: Record<ImportEntity, string> = { customers: "客户", contacts: "联系人", orders: "订单" };
+
+export const EXPORT_LIMITS = {
+  /** Rows held before they are written as a part (a page of customers with many contacts or orders writes several). */
+  partRows: 2000,
+};
+/** Customers whose contacts or orders are read at once. */
+const CHILD_READS = 8;
+
+const labelled = (cols: readonly { field: string; label: string }[]) =>
+  cols.map((c) => ({ field: c.field, label: c.label }));
+
+/**
+ * Export columns per entity: the import template's (so an export can be edited and imported back as the same
+ * entity), then read-only ones.
+ */
+export const EXPORT_COLUMNS: Record<ImportEntity, { field: string; label: string }[]> = {
+  customers: [
+    ...labelled(CUSTOMER_COLUMNS),
+    { field: "id", label: "ID" },
+    { field: "regionName", label: "地区名称" },
+    { field: "deptPath", label: "部门" },
+    { field: "createdAt", label: "创建时间" },
+    { field: "updatedAt", label: "更新时间" },
+  ],
+  contacts: [
+    ...labelled(CONTACT_COLUMNS),
+    { field: "customerName", label: "客户名称" },
+    { field: "id", label: "ID" },
+    { field: "createdAt", label: "创建时间" },
+    { field: "updatedAt", label: "更新时间" },
+  ],
+  orders: [
+    ...labelled(ORDER_COLUMNS),
+    { field: "id", label: "订单ID" },
+    { field: "paymentStatus", label: "收款状态" },
+    { field: "returnedQuantity", label: "退货数量" },
+  ],
+};
+export const exportHeader = (entity: ImportEntity = "customers") =>
+  EXPORT_COLUMNS[entity].map((c) => `${c.label}(${c.field})`);
+
+/** Every item of a customer's collection a paged reader returns, page after page. */
+async function allOf<T>(
+  read: (start: Record<string, unknown> | undefined) => Promise<{ items: T[]; state?: Record<string, unknown> }>,
+) {
+  const out: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await read(start);
+    out.push(...page.items);
+    start = page.state;
+  } while (start);
+  return out;
+}
+
+/**
+ * The export rows of one customer (as `present` shows it to the viewer): itself, its contacts (masked alike), or
+ * one row per line of each of its orders, newest order first.
+ */
+async function rowsOfCustomer(
+  entity: ImportEntity,
+  tenant: string,
+  item: CustomerItem,
+  c: Record<string, unknown>,
+  v: Viewer,
+): Promise<Record<string, unknown>[]> {
+  if (entity === "customers") return [c];
+  const customer = { customerCode: c.code, customerName: c.name, uscc: c.uscc };
+  if (entity === "contacts") {
+    const contacts = await allOf((start) => queryContacts(tenant, item.id, 200, start));
+    return contacts.map((ct) => ({ ...maskRecord(ct, v.perms.viewSensitive), ...customer }));
+  }
+  const orders = await allOf(async (start) => {
+    const page = await listOfCustomer(tenant, item.id, undefined, 200, start);
+    return { items: page.items, state: page.state as Record<string, unknown> | undefined };
+  });
+  return orders.flatMap((record) => {
+    const o = presentOrder(record) as ReturnType<typeof presentOrder> & Record<string, unknown>;
+    return o.lines.map((l) => ({
+      ...customer,
+      orderNo: o.code,
+      orderDate: o.createdAt,
+      status: o.status,
+      note: o.note,
+      id: o.id,
+      paymentStatus: o.paymentStatus,
+      sku: l.sku,
+      product: l.name,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      amount: l.amount,
+      returnedQuantity: l.returnedQuantity,
+    }));
+  });
+}
 
 /** One page of the customers a viewer may see, with an export's filters (the viewer's scope picks the index). */
 export async function customerPage(v: Viewer, filter: CustomerListQuery, cursor: unknown) {
@@ -58,8 +150,10 @@ export const runExport: JobRunner = async (run) => {
   const tenant = run.tenant;
   const jobId = run.job.id;
   const owner = run.job.leaseOwner!;
-  const params = run.job.params as { filter?: unknown; format?: string };
+  const params = run.job.params as { entity?: ImportEntity; filter?: unknown; format?: string };
   const format = params.format === "xlsx" ? "xlsx" : "csv";
+  const entity: ImportEntity = params.entity && params.entity in EXPORT_COLUMNS ? params.entity : "customers";
+  const columns = EXPORT_COLUMNS[entity];
   const filter = ExportFilterSchema.parse(params.filter ?? {}) as CustomerListQuery;
   const v = await resolveViewer(jobCaller(run));
   let state: ExportState = (run.job as { state?: ExportState }).state ?? { parts: 0 };
@@ -74,27 +168,37 @@ export const runExport: JobRunner = async (run) => {
     if (!first && run.timeIsShort()) return "paused";
     first = false;
     const res = await customerPage(v, filter, state.cursor);
-    if (res.items.length) {
-      // Rows are numbered from the count before this page, which a repeated page reads from the same checkpoint.
-      const body = res.items
-        .map((i, n) => {
-          const c = present(i, v) as Record<string, unknown>;
-          const cells = EXPORT_COLUMNS.map((col) => c[col.field]);
-          return format === "xlsx" ? sheetRowXml(processed + n + 2, cells) : csvLine(cells);
-        })
-        .join("");
-      await putObject(objectKeys.exportPart(tenant, jobId, state.parts), body, "text/csv");
-      processed += res.items.length;
-      state = { ...state, parts: state.parts + 1 };
+    // Rows are numbered from the count before this page and parts from the parts before it, which a repeated page
+    // reads from the same checkpoint.
+    let parts = state.parts;
+    let held: string[] = [];
+    const flush = async () => {
+      if (!held.length) return;
+      await putObject(objectKeys.exportPart(tenant, jobId, parts), held.join(""), "text/csv");
+      parts++;
+      held = [];
+    };
+    for (let i = 0; i < res.items.length; i += CHILD_READS) {
+      const group = res.items.slice(i, i + CHILD_READS);
+      const rows = await Promise.all(
+        group.map((item) => rowsOfCustomer(entity, tenant, item, present(item, v) as Record<string, unknown>, v)),
+      );
+      for (const row of rows.flat()) {
+        const cells = columns.map((col) => row[col.field]);
+        held.push(format === "xlsx" ? sheetRowXml(processed + 2, cells) : csvLine(cells));
+        processed++;
+        if (held.length >= EXPORT_LIMITS.partRows) await flush();
+      }
     }
-    state = { ...state, cursor: res.state ?? null, done: !res.state };
+    await flush();
+    state = { ...state, parts, cursor: res.state ?? null, done: !res.state };
     await save(0);
   }
   if (!state.fileKey) {
     const fileKey = objectKeys.exportFile(tenant, jobId, format);
     const parts = Array.from({ length: state.parts }, (_, n) => objectKeys.exportPart(tenant, jobId, n));
-    if (format === "xlsx") await writeXlsx(fileKey, exportHeader(), parts);
-    else await joinParts(parts, fileKey, "text/csv; charset=utf-8", UTF8_BOM + csvLine(exportHeader()));
+    if (format === "xlsx") await writeXlsx(fileKey, exportHeader(entity), parts, SHEET_NAMES[entity]);
+    else await joinParts(parts, fileKey, "text/csv; charset=utf-8", UTF8_BOM + csvLine(exportHeader(entity)));
     state = { ...state, fileKey };
     await save(99);
     await Promise.all(parts.map((k) => deleteObject(k).catch(() => undefined)));

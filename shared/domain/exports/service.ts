@@ -41,7 +41,8 @@ export async function presentExport(item: JobItem) {
   const out: Record<string, unknown> = { ...job, params };
   if (job.status === "succeeded" && state?.fileKey) {
     const ext = state.fileKey.slice(state.fileKey.lastIndexOf(".") + 1);
-    out.downloadUrl = await downloadUrl(state.fileKey, `customers-${item.id}.${ext}`);
+    const entity = typeof params.entity === "string" ? params.entity : "customers";
+    out.downloadUrl = await downloadUrl(state.fileKey, `${entity}-${item.id}.${ext}`);
   }
   return out;
 }

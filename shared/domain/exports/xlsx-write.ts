@@ -49,17 +49,19 @@ const STATIC: Record<string, string> = {
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>' +
     "</Relationships>",
-  "xl/workbook.xml":
-    `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="${MAIN}" xmlns:r="${REL}">` +
-    '<sheets><sheet name="客户" sheetId="1" r:id="rId1"/></sheets></workbook>',
   "xl/_rels/workbook.xml.rels":
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>' +
     "</Relationships>",
 };
 
-/** Zips the header and the row parts (in order) into one workbook at `target`. */
-export async function writeXlsx(target: string, header: readonly string[], partKeys: readonly string[]): Promise<void> {
+/** Zips the header and the row parts (in order) into one workbook at `target`, on a sheet named `sheetName`. */
+export async function writeXlsx(
+  target: string,
+  header: readonly string[],
+  partKeys: readonly string[],
+  sheetName = "客户",
+): Promise<void> {
   const out: Uint8Array[] = [];
   let done!: () => void;
   let failed!: (e: Error) => void;
@@ -69,7 +71,10 @@ export async function writeXlsx(target: string, header: readonly string[], partK
     out.push(data);
     if (final) done();
   });
-  for (const [name, xml] of Object.entries(STATIC)) {
+  const workbook =
+    `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="${MAIN}" xmlns:r="${REL}">` +
+    `<sheets><sheet name="${xmlText(sheetName)}" sheetId="1" r:id="rId1"/></sheets></workbook>`;
+  for (const [name, xml] of Object.entries({ ...STATIC, "xl/workbook.xml": workbook })) {
     const f = new ZipDeflate(name, { level: 6 });
     zip.add(f);
     f.push(strToU8(xml), true);

@@ -110,7 +110,8 @@ export const ExportFilterSchema = CustomerListQuerySchema.pick({
 });
 
 export const ExportStartSchema = z.strictObject({
-  entity: z.enum(["customers"]),
+  /** Customers, or the contacts or orders (one row per line) of the customers the filter selects. */
+  entity: z.enum(["customers", "contacts", "orders"]),
   filter: ExportFilterSchema.default({}),
   format: z.enum(EXPORT_FORMATS).default("csv"),
 });
