@@ -300,7 +300,8 @@ const ops: Record<string, Op> = {
     summary: "The CSV template of an entity: customers, contacts or orders (UTF-8 with BOM, Chinese headers)",
   },
   "POST /v1/exports": {
-    summary: "Start an export of the customers the caller may see (masked as the API shows them)",
+    summary:
+      "Start an export of the customers the caller may see, or of their contacts or orders (masked as the API shows them)",
     body: ExportStartSchema,
     response: JobSchema,
     status: 202,
