@@ -250,6 +250,23 @@ describe("contact and order exports over HTTP", () => {
     expect(xlsxDone).toMatchObject({ status: "succeeded", counts: { exported: 4 } });
     expect(decodeURIComponent(xlsxDone.downloadUrl)).toContain(`orders-${xlsx.body.id}.xlsx`);
     expect((await admin.post("/v1/exports", { entity: "interactions" })).status).toBe(400);
+
+    // An orders export's own filter: status and creation time, as GET /v1/orders takes them.
+    const exported = async (orderFilter: Record<string, string>) => {
+      const res = await service.post("/v1/exports", { entity: "orders", orderFilter });
+      expect(res.status).toBe(202);
+      return (await waitFor(service, `/v1/exports/${res.body.id}`)).counts.exported;
+    };
+    expect(await exported({ status: "draft" })).toBe(2);
+    expect(await exported({ status: "approved" })).toBe(0);
+    expect(await exported({ from: "2020-01-01T00:00:00Z", to: "2999-01-01T00:00:00Z" })).toBe(2);
+    expect(await exported({ from: "2999-01-01T00:00:00Z" })).toBe(0);
+    const misplaced = await admin.post("/v1/exports", { entity: "contacts", orderFilter: { status: "draft" } });
+    expect(misplaced.status).toBe(400);
+    problemJson(misplaced);
+    expect((await admin.post("/v1/exports", { entity: "orders", orderFilter: { from: "yesterday" } })).status).toBe(
+      400,
+    );
   });
 });
 

@@ -15,6 +15,8 @@ import { CONTACT_COLUMNS, CUSTOMER_COLUMNS, type ImportEntity, ORDER_COLUMNS } f
 import { maskRecord } from "../org/masking.ts";
 import { presentOrder } from "../orders/present.ts";
 import { listOfCustomer } from "../orders/repository.ts";
+import { orderFilterOf } from "../orders/service.ts";
+import type { Filter } from "../../db/sharded.ts";
 import { csvLine, UTF8_BOM } from "../imports/csv.ts";
 import { saveChunk } from "../imports/repository.ts";
 import { jobCaller } from "../imports/runner.ts";
@@ -99,6 +101,7 @@ async function rowsOfCustomer(
   item: CustomerItem,
   c: Record<string, unknown>,
   v: Viewer,
+  orderFilter: Filter | undefined,
 ): Promise<Record<string, unknown>[]> {
   if (entity === "customers") return [c];
   const customer = { customerCode: c.code, customerName: c.name, uscc: c.uscc };
@@ -107,7 +110,7 @@ async function rowsOfCustomer(
     return contacts.map((ct) => ({ ...maskRecord(ct, v.perms.viewSensitive), ...customer }));
   }
   const orders = await allOf(async (start) => {
-    const page = await listOfCustomer(tenant, item.id, undefined, 200, start);
+    const page = await listOfCustomer(tenant, item.id, orderFilter, 200, start);
     return { items: page.items, state: page.state as Record<string, unknown> | undefined };
   });
   return orders.flatMap((record) => {
@@ -150,10 +153,16 @@ export const runExport: JobRunner = async (run) => {
   const tenant = run.tenant;
   const jobId = run.job.id;
   const owner = run.job.leaseOwner!;
-  const params = run.job.params as { entity?: ImportEntity; filter?: unknown; format?: string };
+  const params = run.job.params as {
+    entity?: ImportEntity;
+    filter?: unknown;
+    orderFilter?: Parameters<typeof orderFilterOf>[0];
+    format?: string;
+  };
   const format = params.format === "xlsx" ? "xlsx" : "csv";
   const entity: ImportEntity = params.entity && params.entity in EXPORT_COLUMNS ? params.entity : "customers";
   const columns = EXPORT_COLUMNS[entity];
+  const orderFilter = params.orderFilter ? orderFilterOf(params.orderFilter) : undefined;
   const filter = ExportFilterSchema.parse(params.filter ?? {}) as CustomerListQuery;
   const v = await resolveViewer(jobCaller(run));
   let state: ExportState = (run.job as { state?: ExportState }).state ?? { parts: 0 };
@@ -181,7 +190,9 @@ export const runExport: JobRunner = async (run) => {
     for (let i = 0; i < res.items.length; i += CHILD_READS) {
       const group = res.items.slice(i, i + CHILD_READS);
       const rows = await Promise.all(
-        group.map((item) => rowsOfCustomer(entity, tenant, item, present(item, v) as Record<string, unknown>, v)),
+        group.map((item) =>
+          rowsOfCustomer(entity, tenant, item, present(item, v) as Record<string, unknown>, v, orderFilter),
+        ),
       );
       for (const row of rows.flat()) {
         const cells = columns.map((col) => row[col.field]);

@@ -2,6 +2,7 @@
 // the API returns.
 import * as z from "zod";
 import { CustomerListQuerySchema } from "../customers/schemas.ts";
+import { OrderListQuerySchema } from "../orders/schemas.ts";
 import { COLUMNS_BY_ENTITY, IMPORT_ENTITIES } from "./columns.ts";
 
 export const IMPORT_MODES = ["insert", "upsert"] as const;
@@ -109,12 +110,19 @@ export const ExportFilterSchema = CustomerListQuerySchema.pick({
   category: true,
 });
 
-export const ExportStartSchema = z.strictObject({
-  /** Customers, or the contacts or orders (one row per line) of the customers the filter selects. */
-  entity: z.enum(["customers", "contacts", "orders"]),
-  filter: ExportFilterSchema.default({}),
-  format: z.enum(EXPORT_FORMATS).default("csv"),
-});
+export const ExportStartSchema = z
+  .strictObject({
+    /** Customers, or the contacts or orders (one row per line) of the customers the filter selects. */
+    entity: z.enum(["customers", "contacts", "orders"]),
+    filter: ExportFilterSchema.default({}),
+    /** An orders export's own filter: status and creation time (from inclusive, to exclusive), as GET /v1/orders. */
+    orderFilter: OrderListQuerySchema.pick({ status: true, from: true, to: true }).optional(),
+    format: z.enum(EXPORT_FORMATS).default("csv"),
+  })
+  .refine((x) => x.orderFilter === undefined || x.entity === "orders", {
+    path: ["orderFilter"],
+    message: "orderFilter applies to an orders export",
+  });
 export type ExportStart = z.output<typeof ExportStartSchema>;
 
 /**

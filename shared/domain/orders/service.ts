@@ -396,7 +396,8 @@ export async function addPayment(
   return (await addPaymentOnce(caller, id, input, undefined, requestId)).body as PresentedOrder;
 }
 
-function filterOf(q: OrderListQuery): Filter | undefined {
+/** The DynamoDB filter of an order list's (or an orders export's) status and creation-time range. */
+export function orderFilterOf(q: Pick<OrderListQuery, "status" | "from" | "to">): Filter | undefined {
   const parts: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -427,7 +428,7 @@ export async function listOrders(caller: Caller, q: OrderListQuery) {
   const { cursor, limit, ...shape } = q;
   const scope = JSON.stringify(["orders", shape, v.scope, v.scope === "own" ? v.userId : v.deptPath]);
   const state = decodeCursor<unknown>(caller.tenant, scope, cursor);
-  const filter = filterOf(q);
+  const filter = orderFilterOf(q);
   let page: OrderPage;
   if (q.customerId) {
     if (!isId(q.customerId)) throw new NotFoundError(`customer ${q.customerId} not found`);
