@@ -77,43 +77,36 @@ export const EXPORT_COLUMNS: Record<ImportEntity, { field: string; label: string
 export const exportHeader = (entity: ImportEntity = "customers") =>
   EXPORT_COLUMNS[entity].map((c) => `${c.label}(${c.field})`);
 
-/** Every item of a customer's collection a paged reader returns, page after page. */
-async function allOf<T>(
-  read: (start: Record<string, unknown> | undefined) => Promise<{ items: T[]; state?: Record<string, unknown> }>,
-) {
-  const out: T[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await read(start);
-    out.push(...page.items);
-    start = page.state;
-  } while (start);
-  return out;
+/** A page of one customer's export rows, and where its next page starts (undefined: the customer is done). */
+interface RowPage {
+  rows: Record<string, unknown>[];
+  next?: Record<string, unknown>;
 }
 
 /**
- * The export rows of one customer (as `present` shows it to the viewer): itself, its contacts (masked alike), or
- * one row per line of each of its orders, newest order first.
+ * A page of the export rows of one customer (as `present` shows it to the viewer): itself, a page of its contacts
+ * (masked alike), or one row per line of a page of its orders, newest order first.
  */
-async function rowsOfCustomer(
+async function rowPage(
   entity: ImportEntity,
   tenant: string,
   item: CustomerItem,
   c: Record<string, unknown>,
   v: Viewer,
   orderFilter: Filter | undefined,
-): Promise<Record<string, unknown>[]> {
-  if (entity === "customers") return [c];
+  start: Record<string, unknown> | undefined,
+): Promise<RowPage> {
+  if (entity === "customers") return { rows: [c] };
   const customer = { customerCode: c.code, customerName: c.name, uscc: c.uscc };
   if (entity === "contacts") {
-    const contacts = await allOf((start) => queryContacts(tenant, item.id, 200, start));
-    return contacts.map((ct) => ({ ...maskRecord(ct, v.perms.viewSensitive), ...customer }));
+    const page = await queryContacts(tenant, item.id, 200, start);
+    return {
+      rows: page.items.map((ct) => ({ ...maskRecord(ct, v.perms.viewSensitive), ...customer })),
+      next: page.state,
+    };
   }
-  const orders = await allOf(async (start) => {
-    const page = await listOfCustomer(tenant, item.id, orderFilter, 200, start);
-    return { items: page.items, state: page.state as Record<string, unknown> | undefined };
-  });
-  return orders.flatMap((record) => {
+  const page = await listOfCustomer(tenant, item.id, orderFilter, 200, start);
+  const rows = page.items.flatMap((record) => {
     const o = presentOrder(record) as ReturnType<typeof presentOrder> & Record<string, unknown>;
     return o.lines.map((l) => ({
       ...customer,
@@ -131,6 +124,7 @@ async function rowsOfCustomer(
       returnedQuantity: l.returnedQuantity,
     }));
   });
+  return { rows, next: page.state as Record<string, unknown> | undefined };
 }
 
 /** One page of the customers a viewer may see, with an export's filters (the viewer's scope picks the index). */
@@ -187,18 +181,32 @@ export const runExport: JobRunner = async (run) => {
       parts++;
       held = [];
     };
-    for (let i = 0; i < res.items.length; i += CHILD_READS) {
-      const group = res.items.slice(i, i + CHILD_READS);
-      const rows = await Promise.all(
-        group.map((item) =>
-          rowsOfCustomer(entity, tenant, item, present(item, v) as Record<string, unknown>, v, orderFilter),
-        ),
-      );
-      for (const row of rows.flat()) {
+    const emit = async (rows: Record<string, unknown>[]) => {
+      for (const row of rows) {
         const cells = columns.map((col) => row[col.field]);
         held.push(format === "xlsx" ? sheetRowXml(processed + 2, cells) : csvLine(cells));
         processed++;
         if (held.length >= EXPORT_LIMITS.partRows) await flush();
+      }
+    };
+    // The first page of CHILD_READS customers at once (most customers' contacts or orders fit in one); a customer
+    // with more goes on page by page, so memory holds a page per customer of the group and one part, whatever
+    // the customer.
+    for (let i = 0; i < res.items.length; i += CHILD_READS) {
+      const group = res.items.slice(i, i + CHILD_READS).map((item) => ({
+        item,
+        c: present(item, v) as Record<string, unknown>,
+      }));
+      const read = (g: (typeof group)[number], start?: Record<string, unknown>) =>
+        rowPage(entity, tenant, g.item, g.c, v, orderFilter, start);
+      const firsts = await Promise.all(group.map((g) => read(g)));
+      for (const [n, g] of group.entries()) {
+        let page: RowPage = firsts[n]!;
+        await emit(page.rows);
+        while (page.next) {
+          page = await read(g, page.next);
+          await emit(page.rows);
+        }
       }
     }
     await flush();
