@@ -409,6 +409,16 @@ describe("hostile input on every route", () => {
         { entity: "customers", mode: "upsert", matchOn: "code", mapping: { 名称: "name" }, dryRun: true },
       ],
       ["POST", "/v1/exports", { entity: "customers", format: "csv", filter: { level: "A", industry: "化工" } }],
+      [
+        "POST",
+        "/v1/exports",
+        {
+          entity: "orders",
+          format: "xlsx",
+          filter: { level: "A" },
+          orderFilter: { status: "approved", from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00+08:00" },
+        },
+      ],
       ["POST", "/v1/batch-updates", { filter: { level: "A" }, patch: { level: "B", tags: ["x"] } }],
       ["POST", "/v1/departments", { id: "d2", name: "分部", parentId: "hq" }],
       [
