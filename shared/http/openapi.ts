@@ -48,7 +48,12 @@ import {
   PaymentSchema,
 } from "../domain/orders/schemas.ts";
 import { SalesQuerySchema, TopCustomersQuerySchema } from "../domain/orders/reports.ts";
-import { ExportStartSchema, ImportStartSchema, ListQuerySchema } from "../domain/imports/schemas.ts";
+import {
+  ExportStartSchema,
+  ImportStartSchema,
+  ListQuerySchema,
+  TemplateQuerySchema,
+} from "../domain/imports/schemas.ts";
 import { BatchUpdateSchema } from "../domain/exports/batch-update.ts";
 import {
   HistoryQuerySchema,
@@ -297,7 +302,9 @@ const ops: Record<string, Op> = {
     }),
   },
   "GET /v1/imports/templates/{entity}": {
-    summary: "The CSV template of an entity: customers, contacts or orders (UTF-8 with BOM, Chinese headers)",
+    summary:
+      "The template of an entity: customers, contacts or orders, as CSV (UTF-8 with BOM) or ?format=xlsx, Chinese headers",
+    query: TemplateQuerySchema,
   },
   "POST /v1/exports": {
     summary:

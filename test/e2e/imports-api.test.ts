@@ -142,6 +142,26 @@ describe("imports over HTTP", () => {
     // (fetch's text() drops the BOM; the unit tests check it is there.)
     expect(res.text.replace(/^\ufeff/, "").startsWith("客户编码(code),客户名称(name)")).toBe(true);
     expect((await admin.get("/v1/imports/templates/widgets")).status).toBe(404);
+    expect((await admin.get("/v1/imports/templates/customers?format=pdf")).status).toBe(400);
+  });
+
+  it("serves an XLSX template whose sheet imports back: filled in, it is an import like any other", async () => {
+    const res = await fetch(`${inject("local").baseUrl}/v1/imports/templates/contacts?format=xlsx`, {
+      headers: { authorization: `Bearer ${await mintToken({ tenant, sub: "u-imp-admin", roles: ["admin"] })}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    expect(res.headers.get("content-disposition")).toContain("contacts-template.xlsx");
+    const book = Buffer.from(await res.arrayBuffer());
+    expect(book.subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+
+    // The empty template imported as it is: a header and no data rows, so the file fails with that reason, having
+    // found every column (a template the import could not read would fail on its header instead).
+    const started = await admin.post("/v1/imports", { entity: "contacts" });
+    expect((await fetch(started.body.uploadUrl, { method: "PUT", body: book })).status).toBe(200);
+    const done = await waitFor(admin, `/v1/imports/${started.body.id}`);
+    expect(done).toMatchObject({ status: "failed", format: "xlsx", sheet: "联系人", ignoredColumns: [] });
+    expect(done.failureReason).toMatch(/no data rows/);
   });
 });
 

@@ -11,7 +11,13 @@ import { present } from "../customers/service.ts";
 import type { JobRunner } from "../jobs/runner.ts";
 import { resolveViewer, type Viewer } from "../org/viewer.ts";
 import { queryContacts } from "../contacts/repository.ts";
-import { CONTACT_COLUMNS, CUSTOMER_COLUMNS, type ImportEntity, ORDER_COLUMNS } from "../imports/columns.ts";
+import {
+  CONTACT_COLUMNS,
+  CUSTOMER_COLUMNS,
+  type ImportEntity,
+  ORDER_COLUMNS,
+  SHEET_NAMES,
+} from "../imports/columns.ts";
 import { maskRecord } from "../org/masking.ts";
 import { presentOrder } from "../orders/present.ts";
 import { listOfCustomer } from "../orders/repository.ts";
@@ -33,9 +39,6 @@ export interface ExportState {
   done?: boolean;
   fileKey?: string;
 }
-
-/** The sheet an XLSX export's rows are on. */
-const SHEET_NAMES: Record<ImportEntity, string> = { customers: "客户", contacts: "联系人", orders: "订单" };
 
 export const EXPORT_LIMITS = {
   /** Rows held before they are written as a part (a page of customers with many contacts or orders writes several). */

@@ -55,13 +55,18 @@ const STATIC: Record<string, string> = {
     "</Relationships>",
 };
 
-/** Zips the header and the row parts (in order) into one workbook at `target`, on a sheet named `sheetName`. */
-export async function writeXlsx(
-  target: string,
+/** The content type of an XLSX workbook. */
+export const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/**
+ * A workbook of one sheet named `sheetName`: the header row, then `rows` (sheet row XML, see {@link sheetRowXml}),
+ * deflated as a stream as they come.
+ */
+export async function zipWorkbook(
   header: readonly string[],
-  partKeys: readonly string[],
-  sheetName = "客户",
-): Promise<void> {
+  sheetName: string,
+  rows: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = [],
+): Promise<Buffer> {
   const out: Uint8Array[] = [];
   let done!: () => void;
   let failed!: (e: Error) => void;
@@ -83,11 +88,24 @@ export async function writeXlsx(
   zip.add(sheet);
   sheet.push(strToU8(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="${MAIN}"><sheetData>`));
   sheet.push(strToU8(sheetRowXml(1, header)));
-  for (const key of partKeys) {
-    for await (const c of await readRange(key, 0)) sheet.push(c as Uint8Array);
-  }
+  for await (const c of rows) sheet.push(c);
   sheet.push(strToU8("</sheetData></worksheet>"), true);
   zip.end();
   await finished;
-  await putObject(target, Buffer.concat(out), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  return Buffer.concat(out);
+}
+
+/** The row parts (in order) as one stream of sheet row XML. */
+async function* partsOf(partKeys: readonly string[]): AsyncGenerator<Uint8Array> {
+  for (const key of partKeys) for await (const c of await readRange(key, 0)) yield c as Uint8Array;
+}
+
+/** Zips the header and the row parts (in order) into one workbook at `target`, on a sheet named `sheetName`. */
+export async function writeXlsx(
+  target: string,
+  header: readonly string[],
+  partKeys: readonly string[],
+  sheetName = "客户",
+): Promise<void> {
+  await putObject(target, await zipWorkbook(header, sheetName, partsOf(partKeys)), XLSX_TYPE);
 }

@@ -169,6 +169,8 @@ export const REQUIRED_COLUMNS: Record<keyof typeof COLUMNS_BY_ENTITY, readonly s
   orders: ["orderNo", "product", "quantity", "unitPrice"],
 };
 export type ImportEntity = keyof typeof COLUMNS_BY_ENTITY;
+/** The sheet of an entity's workbook (its XLSX template and export). */
+export const SHEET_NAMES: Record<ImportEntity, string> = { customers: "客户", contacts: "联系人", orders: "订单" };
 export const IMPORT_ENTITIES = Object.keys(COLUMNS_BY_ENTITY) as [ImportEntity, ...ImportEntity[]];
 
 /**

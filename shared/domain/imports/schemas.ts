@@ -110,6 +110,9 @@ export const ExportFilterSchema = CustomerListQuerySchema.pick({
   category: true,
 });
 
+/** The query of an import template: CSV (UTF-8 with BOM) or an XLSX workbook. */
+export const TemplateQuerySchema = z.strictObject({ format: z.enum(EXPORT_FORMATS).default("csv") });
+
 export const ExportStartSchema = z
   .strictObject({
     /** Customers, or the contacts or orders (one row per line) of the customers the filter selects. */

@@ -15,7 +15,8 @@ import { failJob, getJobItem, toJob } from "../jobs/repository.ts";
 import type { Job, JobItem } from "../jobs/schemas.ts";
 import { jobCreatedAudit, type SendJobMessage, sendToJobsQueue } from "../jobs/service.ts";
 import { requireWrite, resolveViewer } from "../org/viewer.ts";
-import { COLUMNS_BY_ENTITY, type ImportEntity, templateHeader } from "./columns.ts";
+import { COLUMNS_BY_ENTITY, type ImportEntity, SHEET_NAMES, templateHeader } from "./columns.ts";
+import { XLSX_TYPE, zipWorkbook } from "../exports/xlsx-write.ts";
 import { csvLine, UTF8_BOM } from "./csv.ts";
 import {
   claimedBy,
@@ -318,10 +319,21 @@ export async function listImports(caller: Caller, q: { limit: number; cursor?: s
 }
 
 /** The template of an entity: a CSV with the UTF-8 BOM (so Excel shows the Chinese headers) and the header row. */
-export function importTemplate(entity: string): { fileName: string; body: string } {
+export async function importTemplate(
+  entity: string,
+  format: "csv" | "xlsx" = "csv",
+): Promise<{ fileName: string; contentType: string; body: string | Buffer }> {
   if (!Object.hasOwn(COLUMNS_BY_ENTITY, entity)) throw new NotFoundError(`no import template for ${entity}`);
-  const columns = COLUMNS_BY_ENTITY[entity as ImportEntity];
-  return { fileName: `${entity}-template.csv`, body: UTF8_BOM + csvLine(templateHeader(columns)) };
+  const header = templateHeader(COLUMNS_BY_ENTITY[entity as ImportEntity]);
+  if (format === "xlsx") {
+    const body = await zipWorkbook(header, SHEET_NAMES[entity as ImportEntity]);
+    return { fileName: `${entity}-template.xlsx`, contentType: XLSX_TYPE, body };
+  }
+  return {
+    fileName: `${entity}-template.csv`,
+    contentType: "text/csv; charset=utf-8",
+    body: UTF8_BOM + csvLine(header),
+  };
 }
 
 export function logIgnored(o: ObjectCreated, reason: string) {

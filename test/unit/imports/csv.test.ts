@@ -232,10 +232,11 @@ describe("birthday column", () => {
 });
 
 describe("importTemplate", () => {
-  it("starts with the UTF-8 BOM (Excel needs it for Chinese headers) and maps back to every field", () => {
-    const t = importTemplate("customers");
-    expect(t.body.startsWith("\ufeff客户编码(code),客户名称(name),")).toBe(true);
-    const header = t.body.slice(1).trim().split(",");
+  it("starts with the UTF-8 BOM (Excel needs it for Chinese headers) and maps back to every field", async () => {
+    const t = await importTemplate("customers");
+    const body = t.body as string;
+    expect(body.startsWith("\ufeff客户编码(code),客户名称(name),")).toBe(true);
+    const header = body.slice(1).trim().split(",");
     expect(mapColumns(header, CUSTOMER_COLUMNS, undefined, ["name"]).fields).toEqual(
       CUSTOMER_COLUMNS.map((c) => c.field),
     );
