@@ -13,6 +13,8 @@ export class BadFileError extends Error {
 }
 
 export type Encoding = "utf-8" | "gb18030";
+/** The encodings a CSV may be in, in the order they are tried (valid UTF-8 is UTF-8). */
+const ENCODINGS: readonly Encoding[] = ["utf-8", "gb18030"];
 
 /** Largest cell accepted: a bigger one (a 50 MB cell, a quote never closed) fails the file instead of eating memory. */
 export const MAX_CELL_BYTES = 1024 * 1024;
@@ -246,7 +248,7 @@ export function sniff(head: Buffer, size: number): Sniffed {
   }
   if (head.includes(0)) throw new BadFileError("unknown encoding: the file holds binary data, not CSV text");
   // A sample cut at 64 KB may end inside a character: decode in streaming mode so only real errors count.
-  for (const encoding of ["utf-8", "gb18030"] as const) {
+  for (const encoding of ENCODINGS) {
     try {
       new TextDecoder(encoding, { fatal: true }).decode(head, { stream: size > head.length });
       return { format: "csv", encoding, start: 0 };
@@ -255,6 +257,19 @@ export function sniff(head: Buffer, size: number): Sniffed {
     }
   }
   throw new BadFileError("unknown encoding: the file is neither UTF-8 nor GBK/GB18030 text");
+}
+
+/**
+ * The encoding a data row's cells are in, when the file's is still open: undefined while the row is plain ASCII (or
+ * valid in neither), else UTF-8 if every cell is valid UTF-8, else GB18030 if every cell is valid GB18030.
+ */
+export function encodingOfRow(fields: Buffer[]): Encoding | undefined {
+  if (!fields.some((f) => f.some((b) => b >= 0x80))) return undefined;
+  for (const encoding of ENCODINGS) {
+    const decode = decoderFor(encoding);
+    if (fields.every((f) => decode(f) !== undefined)) return encoding;
+  }
+  return undefined;
 }
 
 const FORMULA_START = /^[=+\-@\t\r]/;

@@ -17,6 +17,7 @@ import {
   decoderFor,
   delimiterOf,
   type Encoding,
+  encodingOfRow,
   parseCsv,
   type RawRow,
   sniff,
@@ -165,19 +166,6 @@ interface SourceRow {
   cells: (string | undefined)[];
   /** CSV: byte offset after the row (where the next chunk starts). */
   end?: number;
-}
-
-/**
- * The encoding a data row's cells are in, when the file's is still open: undefined while the row is plain ASCII (or
- * valid in neither), else UTF-8 if every cell is valid UTF-8, else GB18030 if every cell is valid GB18030.
- */
-export function encodingOfRow(fields: Buffer[]): Encoding | undefined {
-  if (!fields.some((f) => f.some((b) => b >= 0x80))) return undefined;
-  for (const encoding of ["utf-8", "gb18030"] as const) {
-    const decode = decoderFor(encoding);
-    if (fields.every((f) => decode(f) !== undefined)) return encoding;
-  }
-  return undefined;
 }
 
 /**
