@@ -1,6 +1,6 @@
 // Batch update jobs against DynamoDB Local: one patch applied to every customer matching a filter within the
 // caller's data scope, each change audited, counted once, and nothing changed twice when a message repeats.
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
@@ -12,28 +12,8 @@ import { BatchUpdateSchema, startBatchUpdate } from "../../shared/domain/exports
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { aCaller } from "../support/builders.ts";
+import { sqsEvent } from "../support/job-events.ts";
 
-let seq = 0;
-const event = (msg: JobMessage): SQSEvent => ({
-  Records: [
-    {
-      messageId: `bu-${++seq}`,
-      receiptHandle: "rh",
-      body: JSON.stringify(msg),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: "1",
-        SenderId: "t",
-        ApproximateFirstReceiveTimestamp: "1",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-      awsRegion: "us-east-1",
-    },
-  ],
-});
 const context = () => ({ getRemainingTimeInMillis: () => 60_000 }) as Context;
 const handler = jobsWorker({ continueJob: async () => undefined });
 
@@ -45,7 +25,7 @@ async function run(caller: Caller, body: unknown) {
     "req",
     async (m) => void sent.push(m),
   );
-  expect(await handler(event(sent[0]!), context())).toEqual({ batchItemFailures: [] });
+  expect(await handler(sqsEvent(sent[0]!), context())).toEqual({ batchItemFailures: [] });
   return { jobId, message: sent[0]!, job: (await getJobItem(caller.tenant, jobId))! };
 }
 
@@ -85,7 +65,7 @@ describe("batch update job", () => {
     for (const id of miss) expect((await getCustomerItem(admin.tenant, id))?.level).toBeUndefined();
 
     // The message again: the job has finished; nothing changes.
-    expect(await handler(event(message), context())).toEqual({ batchItemFailures: [] });
+    expect(await handler(sqsEvent(message), context())).toEqual({ batchItemFailures: [] });
     expect((await getCustomerItem(admin.tenant, hit[0]!))?.version).toBe(2);
     // The same patch again: nothing left to change.
     expect((await run(admin, { filter: { industry: "制造" }, patch: { level: "VIP" } })).job.counts).toMatchObject({

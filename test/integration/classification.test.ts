@@ -1,7 +1,6 @@
 // Classification against DynamoDB Local: built-in schemes on every write, custom schemes with versions, preview that
 // writes nothing, apply as an interrupted and resumed job, distribution and membership equal to a recomputation, scopes,
 // category history, concurrency on one customer.
-import type { Context, SQSEvent } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import type { Caller } from "../../shared/auth/claims.ts";
@@ -30,6 +29,7 @@ import { env } from "../../shared/config/env.ts";
 import { ddb } from "../../shared/db/client.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
 import { aCaller } from "../support/builders.ts";
+import { fakeContext, sqsEvent } from "../support/job-events.ts";
 import { newCustomer, newOrder, retrying } from "../support/orders.ts";
 
 // Pages of 25 customers, so the custom scheme test's 30 customers make an interrupted job resume from a cursor.
@@ -56,32 +56,6 @@ async function approved(caller: Caller, customerId: string, price: string) {
   await retrying(() => actOnOrder(caller, o.id, "approve", {}, undefined));
   return o;
 }
-
-let seq = 0;
-const event = (msg: JobMessage): SQSEvent => ({
-  Records: [
-    {
-      messageId: `m-${++seq}`,
-      receiptHandle: "rh",
-      body: JSON.stringify(msg),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: "1",
-        SenderId: "test",
-        ApproximateFirstReceiveTimestamp: "1",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-      awsRegion: "us-east-1",
-    },
-  ],
-});
-const context = (remaining: (n: number) => number): Context => {
-  let n = 0;
-  return { awsRequestId: `r-${++seq}`, getRemainingTimeInMillis: () => remaining(++n) } as Context;
-};
 
 describe("built-in schemes", () => {
   it("classify every new customer and follow its orders, with the change history answerable by date", async () => {
@@ -201,10 +175,7 @@ describe("custom schemes", () => {
     const send = async (m: JobMessage) => void sent.push(m);
     const worker = jobsWorker({ continueJob: send });
     await applyScheme(caller, "contrib", undefined, send);
-    await worker(
-      event(sent.pop()!),
-      context(() => 60_000),
-    );
+    await worker(sqsEvent(sent.pop()!), fakeContext());
     for (const [i, c] of customers.entries()) {
       const gold = parseFen(amounts[i]!)! >= 1_000_000;
       expect((await readProfile(caller.tenant, c.id))!.categories.contrib).toBe(gold ? "gold" : "plain");
@@ -250,24 +221,18 @@ describe("custom schemes", () => {
     // Apply: the first run stops after one page (time short), the continuation finishes; a duplicate changes nothing.
     const { jobId } = await applyScheme(caller, "contrib", undefined, send);
     await worker(
-      event(sent[0]!),
-      context((n) => (n <= 1 ? 60_000 : TIME_RESERVE_MS - 1)),
+      sqsEvent(sent[0]!),
+      fakeContext((n) => (n <= 1 ? 60_000 : TIME_RESERVE_MS - 1)),
     );
     let job = await getJobItem(caller.tenant, jobId);
     expect(job?.status).toBe("running");
     expect(sent).toHaveLength(2);
-    await worker(
-      event(sent[1]!),
-      context(() => 60_000),
-    );
+    await worker(sqsEvent(sent[1]!), fakeContext());
     job = await getJobItem(caller.tenant, jobId);
     expect(job?.status).toBe("succeeded");
     expect(job?.processed).toBe(customers.length);
     expect(job?.counts.changed).toBe(want("silver"));
-    await worker(
-      event(sent[1]!),
-      context(() => 60_000),
-    );
+    await worker(sqsEvent(sent[1]!), fakeContext());
     expect((await getJobItem(caller.tenant, jobId))?.processed).toBe(customers.length);
 
     // Distribution and membership equal a recomputation from the customers.

@@ -2,7 +2,7 @@
 // has expired (plus the grace), through the delayed message on the imports queue; an import whose file came is left
 // alone. The link lives 2 s and the grace 1 s here (set before the environment is parsed), so the deadline passes
 // within the test. The imports worker handler is called directly with the messages it would receive.
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
@@ -16,31 +16,9 @@ import { importObjectCreated, NEVER_UPLOADED, readImport, startImport } from "..
 import { objectKeys } from "../../shared/domain/imports/storage.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import { aCaller } from "../support/builders.ts";
+import { sqsEvent } from "../support/job-events.ts";
 
-let seq = 0;
-function sqsEvent(body: unknown): SQSEvent {
-  const messageId = `dl-${++seq}`;
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(body),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:imports",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
+const queueEvent = (msg: unknown) => sqsEvent(msg, 1, undefined, "imports");
 const context = { awsRequestId: "req-dl", getRemainingTimeInMillis: () => 30_000 } as Context;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const input = { entity: "customers", mode: "upsert", matchOn: "code", dryRun: false } as const;
@@ -64,21 +42,21 @@ describe("an import whose file never comes", () => {
     expect(sent[0]!.delay).toBe(3);
 
     // Act: the message delivered early (SQS caps delays at 15 minutes, so a long deadline takes several).
-    expect(await worker(sqsEvent(sent[0]!.msg), context)).toEqual({ batchItemFailures: [] });
+    expect(await worker(queueEvent(sent[0]!.msg), context)).toEqual({ batchItemFailures: [] });
     // Assess: still waiting for its file, and checked again later.
     expect((await readImport(caller, out.id)).status).toBe("queued");
     expect(sent).toHaveLength(2);
     expect(sent[1]!.delay).toBeGreaterThanOrEqual(1);
 
     await sleep(3_200);
-    expect(await worker(sqsEvent(sent[1]!.msg), context)).toEqual({ batchItemFailures: [] });
+    expect(await worker(queueEvent(sent[1]!.msg), context)).toEqual({ batchItemFailures: [] });
     const view = await readImport(caller, out.id);
     expect(view).toMatchObject({ status: "failed", failureReason: NEVER_UPLOADED, awaitingUpload: false });
     expect(sent).toHaveLength(2);
 
     // A duplicate of the message changes nothing more.
     const version = (await getJobItem(caller.tenant, out.id))!.version;
-    expect(await worker(sqsEvent(sent[1]!.msg), context)).toEqual({ batchItemFailures: [] });
+    expect(await worker(queueEvent(sent[1]!.msg), context)).toEqual({ batchItemFailures: [] });
     expect((await getJobItem(caller.tenant, out.id))!.version).toBe(version);
   });
 
@@ -98,7 +76,7 @@ describe("an import whose file never comes", () => {
     expect(jobs).toEqual([{ jobId: out.id, tenant: caller.tenant }]);
 
     await sleep(3_200);
-    expect(await worker(sqsEvent(sent[0]!.msg), context)).toEqual({ batchItemFailures: [] });
+    expect(await worker(queueEvent(sent[0]!.msg), context)).toEqual({ batchItemFailures: [] });
     const job = (await getJobItem(caller.tenant, out.id))!;
     expect(job.status).toBe("queued"); // the jobs worker (not run here) takes it from there
     expect(job.failureReason).toBeUndefined();

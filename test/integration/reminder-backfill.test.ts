@@ -2,7 +2,7 @@
 // removing the GSI3 rows of a customer profile, a shipped order and a contact with a birthday) is invisible to the
 // ticks; the job gives each item its row and marks the customers for re-planning, so every rule fires for them on the
 // next tick, once; a second job finds nothing missing and changes nothing.
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
@@ -19,35 +19,12 @@ import { startReminderBackfill } from "../../shared/domain/reminders/backfill.ts
 import { runTenantTick } from "../../shared/domain/reminders/tick.ts";
 import { addDays, localDate } from "../../shared/domain/reminders/time.ts";
 import { aCaller } from "../support/builders.ts";
+import { sqsEvent } from "../support/job-events.ts";
 import { newCustomer, newOrder } from "../support/orders.ts";
 import { aRule, DAY, pastCustomer, tasksOf } from "../support/reminders.ts";
 
 let seq = 0;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function sqsEvent(msg: JobMessage): SQSEvent {
-  const messageId = `bf-${++seq}`;
-  return {
-    Records: [
-      {
-        messageId,
-        receiptHandle: `rh-${messageId}`,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
 
 const context = () => ({ awsRequestId: `req-${++seq}`, getRemainingTimeInMillis: () => 60_000 }) as Context;
 

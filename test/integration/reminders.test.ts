@@ -4,7 +4,7 @@
 // after_order triggers; webhook signatures; the worker's fan-out of a schedule tick; and, last, a reminder fired end
 // to end over HTTP through POST /_local/schedules/reminders/run.
 import { createHmac } from "node:crypto";
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { describe, expect, inject, it } from "vitest";
 import { remindersWorker } from "../../functions/workers/reminders-worker.ts";
 import { CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
@@ -25,6 +25,9 @@ import { aCaller } from "../support/builders.ts";
 import { newCustomer, newOrder } from "../support/orders.ts";
 import { api, mintToken, uniqueTenant } from "../support/http.ts";
 import { aRule, DAY, inboxOf, pastCustomer, tasksOf } from "../support/reminders.ts";
+import { sqsEvent } from "../support/job-events.ts";
+
+const queueEvent = (msg: unknown) => sqsEvent(msg, 1, undefined, "reminders");
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -77,8 +80,8 @@ describe("inactivity reminders", () => {
     const results = await Promise.all([
       runTenantTick(admin.tenant, { now: new Date(now), pageSize: 2 }),
       runTenantTick(admin.tenant, { now: new Date(now), pageSize: 3 }),
-      worker(sqsEvent(msg), context()),
-      worker(sqsEvent(msg), context()),
+      worker(queueEvent(msg), context()),
+      worker(queueEvent(msg), context()),
     ]);
 
     const fired = results.slice(0, 2).reduce((n, r) => n + (r as { fired: number }).fired, 0);
@@ -384,7 +387,7 @@ describe("the reminders worker", () => {
     const sent: ReminderMessage[] = [];
     const worker = remindersWorker({ send: async (m) => void sent.push(m) });
 
-    const res = await worker(sqsEvent({ kind: "tick", scheduledAt: iso(Date.now()) }), context());
+    const res = await worker(queueEvent({ kind: "tick", scheduledAt: iso(Date.now()) }), context());
 
     expect(res.batchItemFailures).toEqual([]);
     expect(sent).toContainEqual(expect.objectContaining({ kind: "tenant", tenant: t1.tenant }));
@@ -392,7 +395,7 @@ describe("the reminders worker", () => {
 
   it("reports a malformed message as a failure (to the DLQ in the end) and handles the others", async () => {
     const worker = remindersWorker({ send: async () => {} });
-    const bad = sqsEvent({ kind: "tenant", tenant: "../etc" } as unknown as ReminderMessage);
+    const bad = queueEvent({ kind: "tenant", tenant: "../etc" } as unknown as ReminderMessage);
 
     const res = await worker(bad, context());
 
@@ -453,30 +456,6 @@ describe("a reminder end to end", () => {
 });
 
 let n = 0;
-function sqsEvent(msg: ReminderMessage): SQSEvent {
-  const id = `rm-${++n}`;
-  return {
-    Records: [
-      {
-        messageId: id,
-        receiptHandle: id,
-        body: JSON.stringify(msg),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "1",
-          SenderId: "test",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:reminders",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
-}
-
 function context(): Context {
   return { awsRequestId: `req-${++n}`, functionName: "reminders", getRemainingTimeInMillis: () => 60_000 } as Context;
 }

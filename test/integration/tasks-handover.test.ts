@@ -1,6 +1,6 @@
 // A handover moves the user's open tasks with the customers (jobs worker against DynamoDB Local): each open task once,
 // with its audit entry; done tasks and other users' tasks stay; a repeated delivery changes nothing.
-import type { Context, SQSEvent } from "aws-lambda";
+import type { Context } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
@@ -9,28 +9,9 @@ import { startHandover } from "../../shared/domain/org/handover.ts";
 import { TaskListQuerySchema, TaskPatchSchema } from "../../shared/domain/tasks/schemas.ts";
 import { createTask, listTasks, patchTask } from "../../shared/domain/tasks/service.ts";
 import { aCaller } from "../support/builders.ts";
+import { sqsEvent } from "../support/job-events.ts";
 import { newCustomer } from "../support/orders.ts";
 
-const event = (msg: JobMessage, id: string): SQSEvent => ({
-  Records: [
-    {
-      messageId: id,
-      receiptHandle: id,
-      body: JSON.stringify(msg),
-      attributes: {
-        ApproximateReceiveCount: "1",
-        SentTimestamp: "1",
-        SenderId: "t",
-        ApproximateFirstReceiveTimestamp: "1",
-      },
-      messageAttributes: {},
-      md5OfBody: "",
-      eventSource: "aws:sqs",
-      eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-      awsRegion: "us-east-1",
-    },
-  ],
-});
 const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: "r" } as Context;
 
 describe("handover of open tasks", () => {
@@ -52,8 +33,8 @@ describe("handover of open tasks", () => {
     const sent: JobMessage[] = [];
     const { jobId } = await startHandover(admin, "u-a", { toUserId: "u-b" }, "req", async (m) => void sent.push(m));
     const worker = jobsWorker({ continueJob: async () => {} });
-    await worker(event(sent[0]!, "m1"), context);
-    await worker(event(sent[0]!, "m2"), context);
+    await worker(sqsEvent(sent[0]!, 1, "m1"), context);
+    await worker(sqsEvent(sent[0]!, 1, "m2"), context);
 
     const list = async (assignee: string, status = "open") =>
       (await listTasks(admin, TaskListQuerySchema.parse({ assignee, status }))).items.map((t) => t.id).sort();

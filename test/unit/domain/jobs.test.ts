@@ -38,6 +38,7 @@ import { readJob } from "../../../shared/domain/jobs/service.ts";
 import { NotFoundError } from "../../../shared/http/errors.ts";
 import { aCaller, aTenant, cancelWhere } from "./support/builders.ts";
 import { addsOf, removesOf, setsOf } from "./support/expressions.ts";
+import { sqsRecord } from "../../support/job-events.ts";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 beforeEach(() => ddbMock.reset());
@@ -381,26 +382,8 @@ describe("dispatch (processJobMessage)", () => {
 });
 
 describe("jobs worker", () => {
-  const event = (body: string, id = "m1"): SQSEvent => ({
-    Records: [
-      {
-        messageId: id,
-        receiptHandle: "rh",
-        body,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "1",
-          SenderId: "s",
-          ApproximateFirstReceiveTimestamp: "1",
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:jobs",
-        awsRegion: "us-east-1",
-      },
-    ],
-  });
+  const event = (body: string, id = "m1"): SQSEvent => ({ Records: [sqsRecord(body, { messageId: id })] });
+
   const lambda = { awsRequestId: "r", functionName: "f", getRemainingTimeInMillis: () => 60_000 } as Context;
 
   it("dispatches a message to the runner of its job's type", async () => {

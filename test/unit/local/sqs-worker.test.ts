@@ -7,23 +7,9 @@ import * as z from "zod";
 import { handler as healthWorker } from "../../../functions/workers/health-worker.ts";
 import { normalizeRecord } from "../../../local/s3.ts";
 import { sqsWorker } from "../../../shared/queue/worker.ts";
+import { sqsRecord } from "../../support/job-events.ts";
 
-const record = (body: string, id = body): SQSRecord => ({
-  messageId: id,
-  receiptHandle: `rh-${id}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: "1",
-    SentTimestamp: "1",
-    SenderId: "s",
-    ApproximateFirstReceiveTimestamp: "1",
-  },
-  messageAttributes: {},
-  md5OfBody: "",
-  eventSource: "aws:sqs",
-  eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:q",
-  awsRegion: "us-east-1",
-});
+const record = (body: string, id = body) => sqsRecord(body, { messageId: id, queue: "q" });
 const event = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 const context = { awsRequestId: "r", functionName: "f" } as Context;
 
