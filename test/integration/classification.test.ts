@@ -18,13 +18,13 @@ import {
   valuePyramid,
 } from "../../shared/domain/classification/service.ts";
 import { CustomerListQuerySchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
-import { customer360, listCustomers, patchCustomer } from "../../shared/domain/customers/service.ts";
+import { customer360, getCustomer, listCustomers, patchCustomer } from "../../shared/domain/customers/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
 import type { JobMessage } from "../../shared/domain/jobs/schemas.ts";
 import { TIME_RESERVE_MS } from "../../shared/domain/jobs/progress.ts";
 import { actOnOrder } from "../../shared/domain/orders/service.ts";
 import { parseFen } from "../../shared/domain/money.ts";
-import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../shared/config/env.ts";
 import { ddb } from "../../shared/db/client.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
@@ -88,6 +88,36 @@ describe("built-in schemes", () => {
       "new",
       "returning",
     ]);
+  });
+
+  it("answers a create and a patch with the classification the customer then has, reading its profile once", async () => {
+    const caller = aCaller();
+    const sent = vi.spyOn(ddb, "send");
+    try {
+      // Reads of the profile by key (the reconcile's); the viewer and a GET read theirs in one BatchGetItem.
+      const profileReads = (id: string) =>
+        sent.mock.calls.filter(([cmd]) => {
+          const key = (cmd as { input?: { Key?: Record<string, unknown> } }).input?.Key;
+          return cmd instanceof GetCommand && key?.PK === customerKeys.pk(caller.tenant, id);
+        }).length;
+      const c = await newCustomer(caller, { industry: "machinery", region: "330106" });
+      expect(profileReads(c.id)).toBe(1);
+      const read = await getCustomer(caller, c.id);
+      expect(c.categories).toEqual(read.categories);
+      expect(c.categories.industry).toBe("machinery");
+      expect(c.valueScore).toBe(read.valueScore);
+
+      sent.mockClear();
+      const patched = await patchCustomer(caller, c.id, CustomerPatchSchema.parse({ industry: "retail" }), 1);
+      expect(profileReads(c.id)).toBe(1);
+      expect(patched.categories.industry).toBe("retail");
+      expect(patched.categories).toEqual((await getCustomer(caller, c.id)).categories);
+      // A patch that moves no category answers with the stored ones.
+      const renamed = await patchCustomer(caller, c.id, CustomerPatchSchema.parse({ name: "另一个名字" }), 2);
+      expect(renamed.categories).toEqual(patched.categories);
+    } finally {
+      sent.mockRestore();
+    }
   });
 
   it("records a change of many schemes as one history item, and still reads history items of one scheme each", async () => {

@@ -62,25 +62,48 @@ export async function reconcileCustomer(
   customerId: string,
   opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig; job?: string } = {},
 ): Promise<"changed" | "unchanged" | "missing"> {
+  return (await reconcileAndTell(tenant, customerId, opts)).outcome;
+}
+
+/** A customer's classification as a response shows it: its categories and value score. */
+export interface ClassState {
+  categories: Record<string, string>;
+  valueScore?: number;
+}
+
+/** The classification a stored profile shows. */
+export function classStateOf(item: { categories?: Record<string, string>; valueScore?: number }): ClassState {
+  return {
+    categories: item.categories ?? {},
+    ...(item.valueScore === undefined ? {} : { valueScore: item.valueScore }),
+  };
+}
+
+/** {@link reconcileCustomer}, and the classification the customer has after it (none when it is missing). */
+async function reconcileAndTell(
+  tenant: string,
+  customerId: string,
+  opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig; job?: string },
+): Promise<{ outcome: "changed" | "unchanged" | "missing"; state?: ClassState }> {
   for (let attempt = 1; ; attempt++) {
     const [config, item] = await Promise.all([
       opts.config ? Promise.resolve(opts.config) : configOf(tenant),
       readProfile(tenant, customerId),
     ]);
-    if (!item) return "missing";
+    if (!item) return { outcome: "missing" };
     const now = opts.now ?? Date.now();
     const plan = planReconcile(item, config.schemes, config.model, now);
     if (!plan) {
       if (opts.extras?.length) await transact(opts.extras);
+      const state = classStateOf(item);
       // A job's bulk write stamps the snapshot: the customer was changed by this job before (a repeated page).
-      return opts.job !== undefined && (item.cls as ClassSnapshot | undefined)?.job === opts.job
-        ? "changed"
-        : "unchanged";
+      const byThisJob = opts.job !== undefined && (item.cls as ClassSnapshot | undefined)?.job === opts.job;
+      return { outcome: byThisJob ? "changed" : "unchanged", state };
     }
     if (opts.job !== undefined) plan.snapshot.job = opts.job;
     try {
       await writeReconcile(tenant, customerId, plan, new Date(now).toISOString(), opts.extras ?? []);
-      return "changed";
+      return { outcome: "changed", state: { categories: plan.categories, valueScore: plan.score.score } };
     } catch (err) {
       if (!(err instanceof StaleSnapshotError) || attempt >= MAX_RECONCILE_ATTEMPTS) throw err;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
@@ -89,17 +112,19 @@ export async function reconcileCustomer(
 }
 
 /**
- * Reclassifies a customer right after a write of its fields or stats committed (same request). A failure here never
- * undoes or fails the write: it is logged, and the next write of the customer or an apply brings it up to date.
+ * Reclassifies a customer right after a write of its fields or stats committed (same request), and resolves the
+ * classification it has now. A failure here never undoes or fails the write: it is logged (resolving undefined), and
+ * the next write of the customer or an apply brings it up to date.
  */
-export async function reclassify(tenant: string, customerId: string): Promise<void> {
+export async function reclassify(tenant: string, customerId: string): Promise<ClassState | undefined> {
   try {
-    await reconcileCustomer(tenant, customerId);
+    return (await reconcileAndTell(tenant, customerId, {})).state;
   } catch (err) {
     logger.warn("reclassification after a write failed; the next write or an apply catches up", {
       customerId,
       error: err as Error,
     });
+    return undefined;
   }
 }
 

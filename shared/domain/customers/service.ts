@@ -10,7 +10,7 @@ import { type AuditAction, auditPut } from "../audit/audit.ts";
 import { toContact } from "../contacts/repository.ts";
 import { type IdempotencyContext, once } from "../idempotency/idempotency.ts";
 import { latestInteractions, presentInteractionStats } from "../interactions/view.ts";
-import { customersInCategory, reclassify } from "../classification/service.ts";
+import { classStateOf, customersInCategory, reclassify } from "../classification/service.ts";
 import { readProfile } from "../classification/repository.ts";
 import { STAGE_TRANSITIONS } from "../classification/engine.ts";
 import { registerTenant } from "../tenants/registry.ts";
@@ -110,13 +110,11 @@ const MAX_AUTO_CODE_ATTEMPTS = 5;
 
 /** Reclassifies a customer just written and returns its categories and value score for the response. */
 async function classified(tenant: string, id: string): Promise<Partial<Customer>> {
-  await reclassify(tenant, id);
+  const state = await reclassify(tenant, id);
+  if (state) return state;
+  // The reclassification failed (logged): the response shows what is stored.
   const item = await readProfile(tenant, id);
-  if (!item) return {};
-  return {
-    categories: item.categories ?? {},
-    ...(item.valueScore === undefined ? {} : { valueScore: item.valueScore }),
-  };
+  return item ? classStateOf(item) : {};
 }
 
 /** Creates a customer; numbers its code from the tenant's pattern when absent. Replays on a repeated key. */
