@@ -15,8 +15,10 @@ import {
   getScheme,
   previewScheme,
   putScheme,
+  reclassify,
   valuePyramid,
 } from "../../shared/domain/classification/service.ts";
+import type { CustomerItem } from "../../shared/domain/customers/repository.ts";
 import { CustomerListQuerySchema, CustomerPatchSchema } from "../../shared/domain/customers/schemas.ts";
 import { customer360, getCustomer, listCustomers, patchCustomer } from "../../shared/domain/customers/service.ts";
 import { getJobItem } from "../../shared/domain/jobs/repository.ts";
@@ -90,18 +92,18 @@ describe("built-in schemes", () => {
     ]);
   });
 
-  it("answers a create and a patch with the classification the customer then has, reading its profile once", async () => {
+  it("answers a create or a patch with its classification: a create reads no profile back, a patch reads it once", async () => {
     const caller = aCaller();
     const sent = vi.spyOn(ddb, "send");
     try {
-      // Reads of the profile by key (the reconcile's); the viewer and a GET read theirs in one BatchGetItem.
+      // Reads of the profile by key (a reconcile's); the viewer and a GET read theirs in one BatchGetItem.
       const profileReads = (id: string) =>
         sent.mock.calls.filter(([cmd]) => {
           const key = (cmd as { input?: { Key?: Record<string, unknown> } }).input?.Key;
           return cmd instanceof GetCommand && key?.PK === customerKeys.pk(caller.tenant, id);
         }).length;
       const c = await newCustomer(caller, { industry: "machinery", region: "330106" });
-      expect(profileReads(c.id)).toBe(1);
+      expect(profileReads(c.id)).toBe(0); // planned from the profile it wrote
       const read = await getCustomer(caller, c.id);
       expect(c.categories).toEqual(read.categories);
       expect(c.categories.industry).toBe("machinery");
@@ -118,6 +120,22 @@ describe("built-in schemes", () => {
     } finally {
       sent.mockRestore();
     }
+  });
+
+  it("plans again from a fresh read when the profile a create wrote was classified meanwhile, counting it once", async () => {
+    const caller = aCaller();
+    const c = await newCustomer(caller, { industry: "machinery", region: "330106" });
+    // The profile as its create wrote it, before its classification: a reconcile planned from it finds the snapshot
+    // moved on, reads the profile and leaves it as it is.
+    const asWritten = { ...(await readProfile(caller.tenant, c.id))!, categories: {} } as Record<string, unknown>;
+    delete asWritten.cls;
+    delete asWritten.valueScore;
+    delete asWritten.valueFactors;
+    const before = await distribution(caller, "industry");
+    const state = await reclassify(caller.tenant, c.id, asWritten as CustomerItem);
+    expect(state?.categories).toEqual(c.categories);
+    expect(await distribution(caller, "industry")).toEqual(before);
+    expect(before.items).toContainEqual({ value: "machinery", count: 1, revenue: "0.00" });
   });
 
   it("records a change of many schemes as one history item, and still reads history items of one scheme each", async () => {

@@ -83,12 +83,13 @@ export function classStateOf(item: { categories?: Record<string, string>; valueS
 async function reconcileAndTell(
   tenant: string,
   customerId: string,
-  opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig; job?: string },
+  opts: { extras?: GuardedItem[]; now?: number; config?: ClassConfig; job?: string; written?: CustomerItem },
 ): Promise<{ outcome: "changed" | "unchanged" | "missing"; state?: ClassState }> {
   for (let attempt = 1; ; attempt++) {
+    // The profile this request has just written is planned from as it is; a retry reads it (the snapshot moved on).
     const [config, item] = await Promise.all([
       opts.config ? Promise.resolve(opts.config) : configOf(tenant),
-      readProfile(tenant, customerId),
+      attempt === 1 && opts.written ? Promise.resolve(opts.written) : readProfile(tenant, customerId),
     ]);
     if (!item) return { outcome: "missing" };
     const now = opts.now ?? Date.now();
@@ -113,12 +114,17 @@ async function reconcileAndTell(
 
 /**
  * Reclassifies a customer right after a write of its fields or stats committed (same request), and resolves the
- * classification it has now. A failure here never undoes or fails the write: it is logged (resolving undefined), and
+ * classification it has now. `written`: the profile exactly as that write stored it (a create's), so it is not read
+ * again. A failure here never undoes or fails the write: it is logged (resolving undefined), and
  * the next write of the customer or an apply brings it up to date.
  */
-export async function reclassify(tenant: string, customerId: string): Promise<ClassState | undefined> {
+export async function reclassify(
+  tenant: string,
+  customerId: string,
+  written?: CustomerItem,
+): Promise<ClassState | undefined> {
   try {
-    return (await reconcileAndTell(tenant, customerId, {})).state;
+    return (await reconcileAndTell(tenant, customerId, { written })).state;
   } catch (err) {
     logger.warn("reclassification after a write failed; the next write or an apply catches up", {
       customerId,

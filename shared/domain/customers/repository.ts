@@ -122,6 +122,19 @@ export async function readCollection(tenant: string, id: string): Promise<Record
   });
 }
 
+/** A new customer's profile item, as {@link insertItems} writes it. */
+export function newProfileItem(tenant: string, c: Customer, tokens: string[]): CustomerItem {
+  return {
+    PK: K.pk(tenant, c.id),
+    SK: K.profileSk(),
+    entity: "customer",
+    ...listKeys(tenant, c.id, c.ownerId, c.deptPath),
+    ...activityIndex(tenant, c.id, c.createdAt),
+    ...c,
+    searchTokens: tokens,
+  };
+}
+
 /**
  * The items that create a profile: the profile itself (`attribute_not_exists(PK)`), its guards (code, USCC: each
  * `attribute_not_exists(PK)`) and, unless `withTokens` is false, its search tokens.
@@ -132,15 +145,7 @@ export function insertItems(tenant: string, c: Customer, tokens: string[], withT
       item: {
         Put: {
           TableName: table(),
-          Item: {
-            PK: K.pk(tenant, c.id),
-            SK: K.profileSk(),
-            entity: "customer",
-            ...listKeys(tenant, c.id, c.ownerId, c.deptPath),
-            ...activityIndex(tenant, c.id, c.createdAt),
-            ...c,
-            searchTokens: tokens,
-          },
+          Item: newProfileItem(tenant, c, tokens),
           ConditionExpression: "attribute_not_exists(PK)",
         },
       },

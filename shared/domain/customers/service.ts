@@ -33,6 +33,7 @@ import {
   listAll,
   listByDepartment,
   listByOwner,
+  newProfileItem,
   readCollection,
   searchCustomers,
   toCustomer,
@@ -109,8 +110,8 @@ const customerAudit = (
 const MAX_AUTO_CODE_ATTEMPTS = 5;
 
 /** Reclassifies a customer just written and returns its categories and value score for the response. */
-async function classified(tenant: string, id: string): Promise<Partial<Customer>> {
-  const state = await reclassify(tenant, id);
+async function classified(tenant: string, id: string, written?: CustomerItem): Promise<Partial<Customer>> {
+  const state = await reclassify(tenant, id, written);
   if (state) return state;
   // The reclassification failed (logged): the response shows what is stored.
   const item = await readProfile(tenant, id);
@@ -145,8 +146,12 @@ export async function createCustomer(
         customerAudit(caller, "create", customer.id, at, null, image(customer), requestId),
       ].filter((x) => x !== undefined);
       try {
-        await insertCustomer(caller.tenant, customer, searchTokens(customer.name, customer.code), extras);
-        Object.assign(body, await classified(caller.tenant, customer.id));
+        const tokens = searchTokens(customer.name, customer.code);
+        await insertCustomer(caller.tenant, customer, tokens, extras);
+        Object.assign(
+          body,
+          await classified(caller.tenant, customer.id, newProfileItem(caller.tenant, customer, tokens)),
+        );
         return result;
       } catch (err) {
         const codeTaken = err instanceof ConflictError && err.errors?.[0]?.path === "code";
