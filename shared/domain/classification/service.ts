@@ -115,8 +115,8 @@ async function reconcileAndTell(
 /**
  * Reclassifies a customer right after a write of its fields or stats committed (same request), and resolves the
  * classification it has now. `written`: the profile exactly as that write stored it (a create's), so it is not read
- * again. A failure here never undoes or fails the write: it is logged (resolving undefined), and
- * the next write of the customer or an apply brings it up to date.
+ * again. A failure here never undoes or fails the write: it is logged (resolving undefined), and the next write of the
+ * customer or an apply brings it up to date.
  */
 export async function reclassify(
   tenant: string,
