@@ -59,7 +59,15 @@ describe("POST /v1/customers", () => {
     expect(body).toMatchObject({ name: "Acme Trading", code: "KH-001", version: 1, ownerId: "u-alice" });
     expect(res.headers?.location).toBe(`/v1/customers/${body.id as string}`);
     expect(res.headers?.etag).toBe('"1"');
-    expect(ddbMock.commandCalls(TransactWriteCommand)).toHaveLength(1);
+    // The create's transaction puts the profile; the next one classifies that same profile.
+    const [create, classify, ...more] = ddbMock
+      .commandCalls(TransactWriteCommand)
+      .map((c) => c.args[0].input.TransactItems!);
+    const profileKey = { PK: customerKeys.pk("acme", body.id as string), SK: customerKeys.profileSk() };
+    expect(create!.some((i) => i.Put?.Item?.PK === profileKey.PK && i.Put.Item.SK === profileKey.SK)).toBe(true);
+    expect(classify!.some((i) => i.Update?.Key?.PK === profileKey.PK && i.Update.Key.SK === profileKey.SK)).toBe(true);
+    expect(more).toHaveLength(0);
+    expect(body.categories).toMatchObject({ type: "enterprise" });
   });
 
   it("answers 400 problem+json for a malformed JSON body", async () => {
