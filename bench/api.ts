@@ -1,5 +1,6 @@
 // Benchmarks through the real local runtime: latency and throughput per API call, and the exact DynamoDB requests and
-// capacity each call costs (ReturnConsumedCapacity), read and write apart. Prints a table and writes
+// the capacity each call costs as DynamoDB Local reports it (ReturnConsumedCapacity), read and write apart: too low for
+// TransactWriteItems, see bench/capacity-probe.ts. Prints a table and writes
 // bench/results/api.json (`npm run bench` merges it into latest.json). Run alone: node --import tsx bench/api.ts.
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";

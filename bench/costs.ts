@@ -1,5 +1,7 @@
 // Estimated cost per million API calls of each kind and per million imported rows, from the capacity the benchmarks
-// measured (ReturnConsumedCapacity, exact) and the local duration (an upper bound: DynamoDB Local on a small machine
+// measured (ReturnConsumedCapacity of DynamoDB Local: exact for single-item writes, BatchWriteItem and reads, but
+// too low for TransactWriteItems, see bench/capacity-probe.ts, so the write units of transactional paths are lower
+// bounds) and the local duration (an upper bound: DynamoDB Local on a small machine
 // is far slower than DynamoDB), at the public prices below.
 
 /** Public on-demand prices, us-east-1, as published by AWS (the DynamoDB ones since the November 2024 cut). */
@@ -15,6 +17,11 @@ export const PRICES = {
   /** Every function's memory (infra/constructs/api-function.ts). */
   lambdaMemoryGb: 0.5,
 } as const;
+
+/** DynamoDB Local reports too few write units for TransactWriteItems (bench/capacity-probe.ts). */
+export const COSTS_CAVEAT =
+  "Write units, and so write costs, of paths that write in transactions (create, approve, import) are lower bounds: " +
+  "DynamoDB Local reports too little capacity for TransactWriteItems (bench/capacity-probe.ts).";
 
 export interface CostRow {
   what: string;
