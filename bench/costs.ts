@@ -1,7 +1,7 @@
 // Estimated cost per million API calls of each kind and per million imported rows, from the capacity the benchmarks
-// measured (ReturnConsumedCapacity of DynamoDB Local: exact for single-item writes, BatchWriteItem and reads, but
-// too low for TransactWriteItems, see bench/capacity-probe.ts, so the write units of transactional paths are lower
-// bounds) and the local duration (an upper bound: DynamoDB Local on a small machine
+// measured (ReturnConsumedCapacity of DynamoDB Local, exact for reads, single-item writes and BatchWriteItem; a
+// transaction's write units counted by DynamoDB's rule, since DynamoDB Local reports too little: see costsCaveat) and
+// the local duration (an upper bound: DynamoDB Local on a small machine
 // is far slower than DynamoDB), at the public prices below.
 
 /** Public on-demand prices, us-east-1, as published by AWS (the DynamoDB ones since the November 2024 cut). */
@@ -18,10 +18,24 @@ export const PRICES = {
   lambdaMemoryGb: 0.5,
 } as const;
 
-/** DynamoDB Local reports too few write units for TransactWriteItems (bench/capacity-probe.ts). */
-export const COSTS_CAVEAT =
-  "Write units, and so write costs, of paths that write in transactions (create, approve, import) are lower bounds: " +
-  "DynamoDB Local reports too little capacity for TransactWriteItems (bench/capacity-probe.ts).";
+/**
+ * How the write units behind the cost table were counted: a transaction's by DynamoDB's rule from its items (DynamoDB
+ * Local reports too little for one, see bench/capacity-probe.ts), unless a part's result predates that and only has
+ * DynamoDB Local's figure (a lower bound).
+ */
+export function costsCaveat(api: { calls?: object[] } | undefined, imports: object | undefined): string {
+  const ruled = (x: object | undefined, key: string) => x !== undefined && key in x;
+  const apiRuled = (api?.calls ?? []).every((c) => ruled(c, "writeUnitsDynamoDbLocal"));
+  const importRuled = ruled(imports, "writeUnitsPerRowDynamoDbLocal");
+  const lower = [!apiRuled && "API calls", imports && !importRuled && "imported rows"].filter(Boolean);
+  return (
+    "Write units of transactions are counted by DynamoDB's rule, 2 per item per started KB (bench/written.ts), " +
+    "because DynamoDB Local reports too little for them (bench/capacity-probe.ts)" +
+    (lower.length
+      ? `; the ${lower.join(" and ")} come from a run before that, with DynamoDB Local's figure: a lower bound.`
+      : ".")
+  );
+}
 
 export interface CostRow {
   what: string;
