@@ -29,7 +29,8 @@ export function costsCaveat(api: { calls?: object[] } | undefined, imports: obje
   const importRuled = ruled(imports, "writeUnitsPerRowDynamoDbLocal");
   const lower = [!apiRuled && "API calls", imports && !importRuled && "imported rows"].filter(Boolean);
   return (
-    "Write units of transactions are counted by DynamoDB's rule, 2 per item per started KB (bench/written.ts), " +
+    "Write units of transactions are counted by DynamoDB's rule, 2 per item per started KB plus 1 per started KB " +
+    "in each index that holds the item (bench/written.ts), " +
     "because DynamoDB Local reports too little for them (bench/capacity-probe.ts)" +
     (lower.length
       ? `; the ${lower.join(" and ")} come from a run before that, with DynamoDB Local's figure: a lower bound.`

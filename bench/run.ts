@@ -61,6 +61,22 @@ const bundles = read("bench/results/bundles.json");
 const api = read("bench/results/api.json");
 const recompute = read("bench/results/recompute.json");
 const imports = read("bench/results/import.json");
+/**
+ * A smaller customer import run for its capacity (BENCH_IMPORT_RESULT=bench/results/import-units.json bench/import.ts):
+ * its units per row price an imported row when import.json predates counting transactions by DynamoDB's rule.
+ */
+const importUnits = read("bench/results/import-units.json");
+const ruled = (x: Record<string, any> | undefined) => x?.writeUnitsPerRowDynamoDbLocal !== undefined;
+const importCapacity =
+  imports && importUnits && !ruled(imports) && ruled(importUnits)
+    ? {
+        ...imports,
+        readUnitsPerRow: importUnits.readUnitsPerRow,
+        writeUnitsPerRow: importUnits.writeUnitsPerRow,
+        writeUnitsPerRowDynamoDbLocal: importUnits.writeUnitsPerRowDynamoDbLocal,
+        unitsFrom: `bench/results/import-units.json (${importUnits.rows} rows, ${importUnits.at})`,
+      }
+    : imports;
 /** A contact file imported after a customer file (BENCH_IMPORT_CONTACTS=1 bench/import.ts), when one was made. */
 const contactImport = read("bench/results/import-contacts.json");
 /** An insert run across processes (BENCH_IMPORT_DIR=<folder> bench/import.ts: the 1M-row file), when one finished. */
@@ -154,9 +170,11 @@ const latest = {
       over: apiFigures.filter((f) => f.kb > BUNDLE_TARGET_KB).map((f) => `${f.name} ${f.kb}`),
     },
   },
-  costs: api ? costTable(api, imports) : undefined,
+  costs: api ? costTable(api, importCapacity) : undefined,
   /** How the write units behind the costs were counted (DynamoDB Local under-reports transactions). */
-  costsCaveat: costsCaveat(api, imports),
+  costsCaveat: costsCaveat(api, importCapacity),
+  /** Where the imported row's units come from when not from import.json. */
+  importUnitsFrom: importCapacity?.unitsFrom,
   prices: PRICES,
   parts: {
     bundles: bundles?.at,
