@@ -66,7 +66,7 @@ const imports = read("bench/results/import.json");
  * its units per row price an imported row when import.json predates counting transactions by DynamoDB's rule.
  */
 const importUnits = read("bench/results/import-units.json");
-const ruled = (x: Record<string, any> | undefined) => x?.writeUnitsPerRowDynamoDbLocal !== undefined;
+const ruled = (x: ReturnType<typeof read>) => x?.writeUnitsPerRowDynamoDbLocal !== undefined;
 const importCapacity =
   imports && importUnits && !ruled(imports) && ruled(importUnits)
     ? {
