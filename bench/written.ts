@@ -156,10 +156,10 @@ const units = (f: ItemFacts) => {
 };
 
 /**
- * The write units DynamoDB bills for a TransactWriteItems, 2 per item per started KB, every item of the transaction
- * (a ConditionCheck counted like a write), plus its index writes, as far as the request tells: its Puts, each weighed by its item; and the
- * other items, to be weighed by {@link pendingUnits} once their size is known. DynamoDB Local reports other figures,
- * too low for many small items and too high for some (bench/capacity-probe.ts).
+ * The write units DynamoDB bills for a TransactWriteItems, as far as the request tells: 2 per item per started KB,
+ * every item of the transaction (a ConditionCheck counted like a write), plus its index writes. Its Puts are weighed
+ * by their items; the other items are returned pending, for {@link pendingUnits} once their size is known. DynamoDB
+ * Local reports less for every transaction of the benchmarks (bench/capacity-probe.ts).
  */
 export function transactWriteUnits(
   input: Record<string, unknown>,
