@@ -1,8 +1,8 @@
 // Estimated cost per million API calls of each kind and per million imported rows, from the capacity the benchmarks
 // measured (ReturnConsumedCapacity of DynamoDB Local, exact for reads, single-item writes and BatchWriteItem; a
 // transaction's write units counted by DynamoDB's rule, since DynamoDB Local reports too little: see costsCaveat) and
-// the local duration (an upper bound: DynamoDB Local on a small machine
-// is far slower than DynamoDB), at the public prices below.
+// the local duration (an upper bound: DynamoDB Local on a small machine is far slower than DynamoDB), at the public
+// prices below.
 
 /** Public on-demand prices, us-east-1, as published by AWS (the DynamoDB ones since the November 2024 cut). */
 export const PRICES = {

@@ -49,7 +49,10 @@ const dataDir = LONG_DIR ?? (await mkdtemp(join(tmpdir(), "cm-bench-import-")));
 const local = await startLocal({ port: 0, dataDir, schedulerEnabled: false, accessLog: false, logLevel: "error" });
 const { ddb, dynamo } = await import("../shared/db/client.ts");
 
-/** Capacity the import's own requests consume (ReturnConsumedCapacity), read and write apart, while `meter.on`. */
+/**
+ * Capacity the import's own requests consume, read and write apart, while `meter.on`: ReturnConsumedCapacity, except a
+ * transaction's write units, counted by DynamoDB's rule (bench/written.ts; `reportedWrite` keeps DynamoDB Local's).
+ */
 const meter = { on: false, read: 0, write: 0, reportedWrite: 0, items: 0 };
 /** Requests and summed latency per command while `meter.on` (printed to stderr: where an import spends its time). */
 const byCommand = new Map<string, { calls: number; ms: number; units: number }>();
