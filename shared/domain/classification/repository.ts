@@ -153,10 +153,49 @@ export class StaleSnapshotError extends Error {
   }
 }
 
+/** One plan's move of one distribution cell. */
+export interface CellWrite {
+  key: { PK: string; SK: string };
+  move: CellMove;
+}
+
 /** A plan's writes: the customer's own items, and its distribution cell moves (which several plans may share). */
 interface ReconcileWrites {
   own: GuardedItem[];
-  cells: { key: { PK: string; SK: string }; move: CellMove }[];
+  cells: CellWrite[];
+}
+
+/** `PK|SK` of a cell: plans moving the same cell share one ADD in a transaction. */
+export const cellId = (c: CellWrite): string => `${c.key.PK}\u0000${c.key.SK}`;
+
+/** One ADD per distinct cell of `cells`, their moves summed (cells whose moves cancel out are left alone). */
+export function cellUpdates(cells: readonly CellWrite[]): GuardedItem[] {
+  const sums = new Map<string, CellWrite>();
+  for (const c of cells) {
+    const sum = sums.get(cellId(c));
+    sums.set(
+      cellId(c),
+      sum
+        ? {
+            key: c.key,
+            move: { ...sum.move, count: sum.move.count + c.move.count, revenue: sum.move.revenue + c.move.revenue },
+          }
+        : c,
+    );
+  }
+  return [...sums.values()]
+    .filter((c) => c.move.count !== 0 || c.move.revenue !== 0)
+    .map((c) => cellUpdate(c.key, c.move));
+}
+
+/** The classification fields a plan gives the profile (what the reconcile's profile update sets). */
+export function classificationFields(plan: ReconcilePlan): Record<string, unknown> {
+  return {
+    categories: plan.categories,
+    cls: plan.snapshot,
+    valueScore: plan.score.score,
+    valueFactors: plan.score.factors,
+  };
 }
 
 /**
@@ -170,30 +209,46 @@ export function reconcileWrites(
   at: string,
   markers = true,
 ): ReconcileWrites {
+  const profile: GuardedItem = {
+    item: {
+      Update: {
+        TableName: table(),
+        Key: { PK: customerKeys.pk(tenant, customerId), SK: customerKeys.profileSk() },
+        UpdateExpression: "SET categories = :cats, cls = :snap, valueScore = :score, valueFactors = :factors",
+        ConditionExpression:
+          plan.expectedRev === undefined
+            ? "attribute_exists(PK) AND attribute_not_exists(cls)"
+            : "attribute_exists(PK) AND cls.rev = :rev",
+        ExpressionAttributeValues: {
+          ":cats": plan.categories,
+          ":snap": plan.snapshot,
+          ":score": plan.score.score,
+          ":factors": plan.score.factors,
+          ...(plan.expectedRev === undefined ? {} : { ":rev": plan.expectedRev }),
+        },
+      },
+    },
+    onConditionFailed: () => new StaleSnapshotError(customerId),
+  };
+  const side = sideWrites(tenant, customerId, plan, at, markers);
+  return { own: [profile, ...side.own], cells: side.cells };
+}
+
+/**
+ * Everything a reconcile plan writes besides the profile: membership puts and deletes, the history entry, the
+ * reminder re-plan marker, and the cells' moves. A new profile that carries {@link classificationFields} from its
+ * first write (an imported customer) is classified by these alone, in the same transaction as its insert.
+ */
+export function sideWrites(
+  tenant: string,
+  customerId: string,
+  plan: ReconcilePlan,
+  at: string,
+  markers = true,
+): ReconcileWrites {
   const pk = customerKeys.pk(tenant, customerId);
   const shard = shardOf(customerId, shards());
   const own: GuardedItem[] = [
-    {
-      item: {
-        Update: {
-          TableName: table(),
-          Key: { PK: pk, SK: customerKeys.profileSk() },
-          UpdateExpression: "SET categories = :cats, cls = :snap, valueScore = :score, valueFactors = :factors",
-          ConditionExpression:
-            plan.expectedRev === undefined
-              ? "attribute_exists(PK) AND attribute_not_exists(cls)"
-              : "attribute_exists(PK) AND cls.rev = :rev",
-          ExpressionAttributeValues: {
-            ":cats": plan.categories,
-            ":snap": plan.snapshot,
-            ":score": plan.score.score,
-            ":factors": plan.score.factors,
-            ...(plan.expectedRev === undefined ? {} : { ":rev": plan.expectedRev }),
-          },
-        },
-      },
-      onConditionFailed: () => new StaleSnapshotError(customerId),
-    },
     ...Object.entries(plan.membership).map(([schemeId, value]): GuardedItem =>
       value === null
         ? { item: { Delete: { TableName: table(), Key: { PK: pk, SK: K.membershipSk(schemeId) } } } }
@@ -278,7 +333,7 @@ export async function writeReconcile(
   extras: GuardedItem[],
 ): Promise<void> {
   const w = reconcileWrites(tenant, customerId, plan, at);
-  await transact([...w.own, ...w.cells.map((c) => cellUpdate(c.key, c.move)), ...extras]);
+  await transact([...w.own, ...cellUpdates(w.cells), ...extras]);
 }
 
 /** One customer's plan in a group written together. */
@@ -306,12 +361,12 @@ export function groupReconciles(tenant: string, entries: GroupEntry[], at: strin
     // Sized with the re-plan markers, and room for the check of the rules when they are left out.
     const w = reconcileWrites(tenant, e.customerId, e.plan, at);
     const next = new Set(cells);
-    for (const c of w.cells) next.add(`${c.key.PK}\u0000${c.key.SK}`);
+    for (const c of w.cells) next.add(cellId(c));
     if (group.length && own + w.own.length + next.size > MAX_TRANSACTION_ITEMS - 1) {
       groups.push(group);
       group = [];
       own = 0;
-      cells = new Set(w.cells.map((c) => `${c.key.PK}\u0000${c.key.SK}`));
+      cells = new Set(w.cells.map(cellId));
     } else cells = next;
     group.push(e);
     own += w.own.length;
@@ -333,24 +388,14 @@ export async function writeReconcileGroup(
   replan: ClassificationReplan = { markers: true },
 ): Promise<void> {
   const own: GuardedItem[] = [];
-  const cells = new Map<string, { key: { PK: string; SK: string }; move: CellMove }>();
+  const cells: CellWrite[] = [];
   for (const e of group) {
     const w = reconcileWrites(tenant, e.customerId, e.plan, at, replan.markers);
     own.push(...w.own);
-    for (const c of w.cells) {
-      const k = `${c.key.PK}\u0000${c.key.SK}`;
-      const sum = cells.get(k);
-      if (sum)
-        cells.set(k, {
-          key: c.key,
-          move: { ...sum.move, count: sum.move.count + c.move.count, revenue: sum.move.revenue + c.move.revenue },
-        });
-      else cells.set(k, c);
-    }
+    cells.push(...w.cells);
   }
-  const moves = [...cells.values()].filter((c) => c.move.count !== 0 || c.move.revenue !== 0);
   const check = !replan.markers && replan.check ? [replan.check] : [];
-  await transact([...own, ...moves.map((c) => cellUpdate(c.key, c.move)), ...check]);
+  await transact([...own, ...cellUpdates(cells), ...check]);
 }
 
 /** The cells of a scheme the viewer may count: one Query per shard, narrowed to the viewer's departments or owner. */

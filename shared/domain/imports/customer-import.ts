@@ -10,6 +10,13 @@
 // written alone in its own transaction, as the API does. A row's search-index items need no condition: they go out
 // with BatchWriteItem once the chunk's groups are written (unprocessed items retried with back-off).
 //
+// Classification. A new customer is classified in its insert transaction: its profile carries its categories, value
+// score and classification snapshot from its first write, and its membership items, history entry and distribution
+// cell moves (one ADD per cell for the whole group) go with it, so an insert writes its profile once and needs no
+// reclassification after the chunk (updates still get one). Lanes never share a cell: cells are sharded by customer
+// like the audit chains (when LIST_SHARDS is a multiple of AUDIT_CHAINS; otherwise inserts are reclassified after the
+// chunk like updates). Re-plan markers: see writeReplanMarkers.
+//
 // Idempotency without a marker per row: every write of a chunk is deterministic and says which row made it.
 // - An inserted customer's id is derived from (job, first row of its group), so inserting it again is refused by the
 //   profile's `attribute_not_exists(PK)`, and a repeated chunk reads these ids first: it cannot create one twice.
@@ -19,15 +26,28 @@
 //   only stored with the chunk's checkpoint, so each row is counted exactly once.
 import { createHash } from "node:crypto";
 import type { Caller } from "../../auth/claims.ts";
+import { env } from "../../config/env.ts";
 import { AppError, ConflictError, ValidationError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
 import { MAX_TRANSACTION_ITEMS, type GuardedItem } from "../../db/transact.ts";
 import { chainOf } from "../audit/chain.ts";
+import { AUDIT_CHAINS } from "../audit/keys.ts";
+import { planReconcile } from "../classification/engine.ts";
+import {
+  type CellWrite,
+  type ClassConfig,
+  cellId,
+  cellUpdates,
+  classificationFields,
+  sideWrites,
+} from "../classification/repository.ts";
+import { configOf } from "../classification/service.ts";
 import { customerKeys } from "../customers/keys.ts";
 import {
   type CustomerItem,
   getCustomerItem,
   insertItems,
+  newProfileItem,
   searchCustomers,
   searchItems,
   toCustomer,
@@ -36,6 +56,7 @@ import {
 import { departmentFields, newCustomer, nextCustomerCode } from "../customers/new-customer.ts";
 import { type Customer, type CustomerCreate, CustomerCreateSchema } from "../customers/schemas.ts";
 import { getUserRecord } from "../org/repository.ts";
+import { classificationReplan, replanMarker, rulesToken } from "../reminders/repository.ts";
 import { guardSensitive } from "../org/sensitive.ts";
 import { canSee, type Viewer } from "../org/viewer.ts";
 import { getSettings, type Settings } from "../settings/settings.ts";
@@ -61,6 +82,8 @@ export interface RowResult {
   outcome: RowOutcome;
   customerId?: string;
   error?: { column: string; message: string };
+  /** An insert classified in its own transaction: the chunk's reclassification leaves it alone. */
+  classified?: boolean;
 }
 
 export interface ChunkContext {
@@ -77,6 +100,28 @@ export interface ChunkContext {
   /** Department of each owner, read once per run. */
   owners: Map<string, { deptId?: string; deptPath?: string }>;
   settings?: Settings;
+  /** How the chunk classifies the customers it inserts (undefined: after the chunk, as updates are). */
+  classify?: InsertClassification;
+}
+
+/** The classification an insert writes with itself: the tenant's schemes and whether re-plan markers go with it. */
+export interface InsertClassification {
+  config: ClassConfig;
+  /** An enabled reminder rule selects by category: every insert writes its re-plan marker. */
+  markers: boolean;
+  /** The rules token that decision was made from: when it has moved by the end of the chunk, markers are written. */
+  token: string | undefined;
+}
+
+/**
+ * The chunk's {@link InsertClassification}, read fresh; undefined when inserts cannot be classified in their own
+ * transactions: lanes (one per audit chain) must never share a distribution cell, which holds only when every list
+ * shard belongs to one chain (LIST_SHARDS a multiple of AUDIT_CHAINS, both hashing the customer id).
+ */
+export async function insertClassification(tenant: string): Promise<InsertClassification | undefined> {
+  if (env.LIST_SHARDS % AUDIT_CHAINS !== 0) return undefined;
+  const [config, replan] = await Promise.all([configOf(tenant, true), classificationReplan(tenant)]);
+  return { config, markers: replan.markers, token: replan.token };
 }
 
 /** Parallel writes within a chunk (groups have distinct keys, so they never touch the same customer). */
@@ -148,7 +193,7 @@ export const GROUP_CONCURRENCY = 8;
 /** Items of one group at most: DynamoDB's 100 less the chain head the audit entries move. */
 const MAX_GROUP_ITEMS = MAX_TRANSACTION_ITEMS - 1;
 
-type Outcome = { outcome: RowOutcome; customerId?: string; error?: { column: string; message: string } };
+type Outcome = Omit<RowResult, "line">;
 
 /** What a group of rows comes to: its result, and the items to write for it (none for a skip, a failure, a dry run). */
 interface Plan {
@@ -157,6 +202,14 @@ interface Plan {
   items?: GuardedItem[];
   /** Search-index items of the customer, written with BatchWriteItem after the transaction. */
   index?: Record<string, unknown>[];
+  /** Distribution cell moves of an insert that classifies itself, summed per cell in its transaction. */
+  cells?: CellWrite[];
+  /**
+   * The customer's re-plan marker still to write after the chunk's transactions: `always` (an insert an earlier
+   * attempt wrote, whose decision is unknown), or `ifRulesMoved` (an insert decided without markers, should the
+   * reminder rules have changed since).
+   */
+  replan?: "always" | "ifRulesMoved";
 }
 
 interface Guards {
@@ -183,6 +236,7 @@ export async function importCustomerChunk(ctx: ChunkContext, rows: readonly Impo
     } else groups.set(key, { key, rows: [r], fields: { ...r.fields } });
   }
   const list = [...groups.values()];
+  if (!ctx.dryRun) ctx.classify = await insertClassification(ctx.tenant);
   const outcomes = await writeGroups(ctx, list);
   for (const g of list) {
     const r = outcomes.get(g)!;
@@ -256,9 +310,11 @@ async function writeGroups(ctx: ChunkContext, list: Group[]): Promise<Map<Group,
 
   const outcomes = new Map<Group, Outcome>();
   const index: Record<string, unknown>[] = [];
+  const replans: Plan[] = [];
   const done = (g: Group, p: Plan) => {
     outcomes.set(g, p.result);
     if (p.index) index.push(...p.index);
+    if (p.replan) replans.push(p);
   };
   // Two plans touching the same item (two rows of the chunk claiming one USCC) cannot share a transaction, and only
   // one of them can win: those are written alone, after the groups, each against what is then stored.
@@ -275,21 +331,44 @@ async function writeGroups(ctx: ChunkContext, list: Group[]): Promise<Map<Group,
     }
   }
   await settledPool([...lanes.values()], GROUP_CONCURRENCY, async (lane) => {
-    for (const group of packs(lane, (g) => plans.get(g)!.items!.length)) {
+    for (const group of packs(lane.map((g) => [g, plans.get(g)!] as const))) {
       try {
-        await writeGroup(group.flatMap((g) => plans.get(g)!.items!));
-        for (const g of group) done(g, plans.get(g)!);
+        await writeGroup(groupItems(group.map(([, p]) => p)));
+        for (const [g, p] of group) done(g, p);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         // Cancelled: some row's guard or version moved since it was read. Each row is read and written again alone,
         // one after the other (they share this lane's chain head, so in parallel they would only contend for it).
-        for (const g of group) done(g, await writeAlone(ctx, g));
+        for (const [g] of group) done(g, await writeAlone(ctx, g));
       }
     }
   });
   for (const g of alone) done(g, await writeAlone(ctx, g));
   if (index.length) await putIndexItems(index);
+  await writeReplanMarkers(ctx, replans);
   return outcomes;
+}
+
+/**
+ * The re-plan markers of inserts that went without them. Inserts decided from rules that select by no category skip
+ * the rules check their transactions would all share (and contend for): instead the rules token is read again once
+ * they are written, and when a rule was written since, every such insert gets its marker now. A rule written after
+ * that read plans every customer from the start anyway, these included.
+ */
+async function writeReplanMarkers(ctx: ChunkContext, plans: Plan[]): Promise<void> {
+  if (!plans.length) return;
+  const moved =
+    plans.some((p) => p.replan === "ifRulesMoved") && (await rulesToken(ctx.tenant)) !== ctx.classify?.token;
+  const at = new Date().toISOString();
+  const markers = plans
+    .filter((p) => p.replan === "always" || moved)
+    .map((p) => replanMarker(ctx.tenant, p.result.customerId!, at).item.Put!.Item!);
+  if (markers.length) await putIndexItems(markers);
+}
+
+/** A transaction's items for plans written together: their own items, and one ADD per distribution cell they move. */
+function groupItems(plans: readonly Plan[]): GuardedItem[] {
+  return [...plans.flatMap((p) => p.items ?? []), ...cellUpdates(plans.flatMap((p) => p.cells ?? []))];
 }
 
 /** `PK|SK` of every item a plan writes (its audit entries apart: their keys are unique ids). */
@@ -303,19 +382,27 @@ function itemKeys(items: GuardedItem[]): string[] {
   });
 }
 
-/** Consecutive runs of `list` of at most MAX_GROUP_ROWS entries and MAX_GROUP_ITEMS items. */
-function packs<T>(list: T[], size: (t: T) => number): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
+/**
+ * Consecutive runs of `list` of at most MAX_GROUP_ROWS plans and MAX_GROUP_ITEMS items, each distinct distribution
+ * cell counted once (the plans of a run share one ADD per cell).
+ */
+function packs<T>(list: readonly (readonly [T, Plan])[]): (readonly [T, Plan])[][] {
+  const out: (readonly [T, Plan])[][] = [];
+  let cur: (readonly [T, Plan])[] = [];
   let items = 0;
-  for (const t of list) {
-    const n = size(t);
-    if (cur.length && (cur.length >= MAX_GROUP_ROWS || items + n > MAX_GROUP_ITEMS)) {
+  let cells = new Set<string>();
+  for (const entry of list) {
+    const [, p] = entry;
+    const n = p.items!.length;
+    const next = new Set(cells);
+    for (const c of p.cells ?? []) next.add(cellId(c));
+    if (cur.length && (cur.length >= MAX_GROUP_ROWS || items + n + next.size > MAX_GROUP_ITEMS)) {
       out.push(cur);
       cur = [];
       items = 0;
-    }
-    cur.push(t);
+      cells = new Set((p.cells ?? []).map(cellId));
+    } else cells = next;
+    cur.push(entry);
     items += n;
   }
   if (cur.length) out.push(cur);
@@ -366,7 +453,7 @@ async function writeAlone(ctx: ChunkContext, g: Group): Promise<Plan> {
       const id = (await lookup(ctx, g, guards)) ?? insertIdOf(ctx, g);
       const existing = await getCustomerItem(ctx.tenant, id);
       const plan = await planGroup(ctx, g, existing, guards);
-      if (plan.items) await writeGroup(plan.items);
+      if (plan.items) await writeGroup(groupItems([plan]));
       return plan;
     } catch (err) {
       if (moved(err) && attempt < MAX_ALONE_ATTEMPTS) {
@@ -425,10 +512,12 @@ async function planGroup(
   if (!existing) return planInsert(ctx, g);
   const ours = typeof existing.importMark === "string" && existing.importMark.startsWith(`${ctx.jobId}#`);
   if (ours && existing.importMark === mark(ctx, g, "inserted")) {
-    // Written by an earlier attempt of this chunk, which may have stopped before the search-index items.
+    // Written by an earlier attempt of this chunk, which may have stopped before the search-index items (and the
+    // re-plan marker). The chunk's reclassification brings it up to date if that attempt did not classify it.
     return {
       result: { outcome: "inserted", customerId: existing.id },
       index: searchItems(ctx.tenant, existing.id, existing.searchTokens ?? []),
+      replan: existing.cls === undefined ? undefined : "always",
     };
   }
   if (ours && existing.importMark === mark(ctx, g, "updated")) {
@@ -485,8 +574,9 @@ async function planInsert(ctx: ChunkContext, g: Group): Promise<Plan> {
     importMark: mark(ctx, g, "inserted"),
   };
   const tokens = searchTokens(customer.name, customer.code);
+  const cls = ctx.classify && classifyNew(ctx.tenant, ctx.classify, customer, tokens, at);
   return {
-    result: { outcome: "inserted", customerId: id },
+    result: { outcome: "inserted", customerId: id, ...(cls && { classified: true }) },
     items: [
       auditPut(ctx.tenant, {
         at,
@@ -498,10 +588,30 @@ async function planInsert(ctx: ChunkContext, g: Group): Promise<Plan> {
         after: { ...toCustomer(customer) },
         requestId: ctx.jobId,
       }),
-      ...insertItems(ctx.tenant, customer, tokens, false),
+      ...insertItems(ctx.tenant, cls ? { ...customer, ...cls.fields } : customer, tokens, false),
+      ...(cls?.own ?? []),
     ],
     index: searchItems(ctx.tenant, id, tokens),
+    cells: cls?.cells,
+    replan: cls && !ctx.classify!.markers ? "ifRulesMoved" : undefined,
   };
+}
+
+/**
+ * A new customer's classification, planned from its profile as the insert writes it: the classification fields the
+ * profile carries from its first write, and the items that go with them in the same transaction (membership, history,
+ * the re-plan marker when rules ask for it) and the distribution cells it enters.
+ */
+function classifyNew(tenant: string, c: InsertClassification, customer: Customer, tokens: string[], at: string) {
+  const plan = planReconcile(
+    newProfileItem(tenant, customer, tokens),
+    c.config.schemes,
+    c.config.model,
+    Date.parse(at),
+  );
+  if (!plan) return undefined; // never: a profile without a classification snapshot always gets a plan
+  const side = sideWrites(tenant, customer.id, plan, at, c.markers);
+  return { fields: classificationFields(plan), own: side.own, cells: side.cells };
 }
 
 /** The group's changes to an existing customer (only the fields that differ), or a skip when nothing differs. */

@@ -355,6 +355,8 @@ export async function wasFired(tenant: string, ruleId: string, customerId: strin
 export interface ClassificationReplan {
   markers: boolean;
   check?: GuardedItem;
+  /** The rules token the decision was made from (a writer without `check` compares it again after its writes). */
+  token?: string;
 }
 
 export async function classificationReplan(tenant: string): Promise<ClassificationReplan> {
@@ -366,7 +368,7 @@ export async function classificationReplan(tenant: string): Promise<Classificati
       !!r.when &&
       fieldsOf(r.when).some((f) => f === "valueScore" || f.startsWith("categories.")),
   );
-  return markers ? { markers } : { markers, check: rulesUnchanged(tenant, token) };
+  return markers ? { markers, token } : { markers, check: rulesUnchanged(tenant, token), token };
 }
 
 export function replanMarker(tenant: string, customerId: string, at: string): GuardedItem {
