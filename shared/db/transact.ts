@@ -25,6 +25,8 @@ export interface GuardedItem {
    * `onConditionFailed` is raised as usual.
    */
   retryOnConditionFailed?: boolean;
+  /** Called once the transaction holding the item has committed (what a writer learns from its own write). */
+  onCommitted?: () => void;
 }
 
 /** What a deferred item needs resolved; items with the same `resolve` are resolved together, in one call. */
@@ -64,6 +66,7 @@ export async function transact(items: GuardedItem[], token?: string): Promise<vo
           ClientRequestToken: attemptToken(token, deferred ? attempt : 0),
         }),
       );
+      for (const i of sent) i.onCommitted?.();
       return;
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;

@@ -1,12 +1,14 @@
 // Audit hash chains against DynamoDB Local: parallel writes through the customer service keep every chain whole, and
-// verify names exactly the entry that was changed, removed or rewritten; tenants' chains are independent.
+// verify names exactly the entry that was changed, removed or rewritten; tenants' chains are independent; a writer that
+// remembers the heads it wrote (an import) keeps them whole too, whatever other writers do meanwhile.
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { Caller } from "../../shared/auth/claims.ts";
 import { env } from "../../shared/config/env.ts";
 import { ddb } from "../../shared/db/client.ts";
-import { AUDIT_CHAINS, auditKeys } from "../../shared/domain/audit/audit.ts";
-import { entryHash } from "../../shared/domain/audit/chain.ts";
+import { transact } from "../../shared/db/transact.ts";
+import { AUDIT_CHAINS, auditKeys, auditPut } from "../../shared/domain/audit/audit.ts";
+import { chainOf, entryHash, type HeadMemo } from "../../shared/domain/audit/chain.ts";
 import { verifyAuditChain } from "../../shared/domain/audit/verify.ts";
 import { CustomerCreateSchema, type Customer } from "../../shared/domain/customers/schemas.ts";
 import { createCustomer, patchCustomer } from "../../shared/domain/customers/service.ts";
@@ -160,5 +162,75 @@ describe("audit hash chains", () => {
     expect((await verifyAuditChain(a.caller.tenant)).firstBroken).toMatchObject({ entryId: items[0]!.id });
     expect(await verifyAuditChain(b.caller.tenant)).toEqual({ ok: true, chains: AUDIT_CHAINS, entries: 6 });
     expect(await verifyAuditChain(aCaller().tenant)).toEqual({ ok: true, chains: AUDIT_CHAINS, entries: 0 });
+  });
+});
+
+describe("chain heads a writer remembers (an import's lanes)", () => {
+  const entry = (tenant: string, entityId: string, heads: HeadMemo | undefined) =>
+    auditPut(
+      tenant,
+      {
+        at: new Date().toISOString(),
+        actor: "u-import",
+        action: "create",
+        entityType: "customer",
+        entityId,
+        before: null,
+        after: { name: entityId },
+      },
+      heads,
+    );
+  /** Ids on one chain: the entries of all of them join the same chain. */
+  const onOneChain = (n: number) => {
+    const out: string[] = [];
+    for (let i = 0; out.length < n; i++) if (chainOf(`cust-${i}`) === chainOf("cust-0")) out.push(`cust-${i}`);
+    return out;
+  };
+
+  it("another writer appending between two remembered appends: the second reads the head again, the chain stays whole", async () => {
+    const tenant = aCaller().tenant;
+    const heads: HeadMemo = new Map();
+    const [a, b, c, d] = onOneChain(4);
+    await transact([entry(tenant, a!, heads)]);
+    expect([...heads.values()]).toEqual([expect.objectContaining({ seq: 1 })]);
+    await transact([entry(tenant, b!, undefined)]); // another writer, which knows nothing of `heads`
+    await transact([entry(tenant, c!, heads)]); // starts from seq 1, is cancelled, reads seq 2 and appends at 3
+    await transact([entry(tenant, d!, heads)]);
+
+    expect(await verifyAuditChain(tenant)).toEqual({ ok: true, chains: AUDIT_CHAINS, entries: 4 });
+    const items = await chainItems(tenant, chainOf(a!));
+    expect(items.map((i) => [i.entityId, i.seq])).toEqual([
+      [a, 1],
+      [b, 2],
+      [c, 3],
+      [d, 4],
+    ]);
+    expect([...heads.values()]).toEqual([expect.objectContaining({ seq: 4 })]);
+  });
+
+  it("a transaction cancelled by another item's condition remembers nothing: the next append is right", async () => {
+    const tenant = aCaller().tenant;
+    const heads: HeadMemo = new Map();
+    const [a, b, c] = onOneChain(3);
+    await transact([entry(tenant, a!, heads)]);
+    const taken = { PK: `T#${tenant}#TEST`, SK: "TAKEN" };
+    await ddb.send(new PutCommand({ TableName: env.TABLE_NAME, Item: taken }));
+    await expect(
+      transact([
+        entry(tenant, b!, heads),
+        {
+          item: { Put: { TableName: env.TABLE_NAME, Item: taken, ConditionExpression: "attribute_not_exists(PK)" } },
+          onConditionFailed: () => new Error("taken"),
+        },
+      ]),
+    ).rejects.toThrow("taken");
+    expect(heads.size).toBe(0);
+    await transact([entry(tenant, c!, heads)]);
+
+    expect(await verifyAuditChain(tenant)).toEqual({ ok: true, chains: AUDIT_CHAINS, entries: 2 });
+    expect((await chainItems(tenant, chainOf(a!))).map((i) => [i.entityId, i.seq])).toEqual([
+      [a, 1],
+      [c, 2],
+    ]);
   });
 });

@@ -6,7 +6,7 @@ import { ddb } from "../../db/client.ts";
 import { decodeCursor, encodeCursor } from "../../db/cursor.ts";
 import { newId } from "../../db/ids.ts";
 import type { GuardedItem } from "../../db/transact.ts";
-import { chainAppend } from "./chain.ts";
+import { chainAppend, type HeadMemo } from "./chain.ts";
 import { auditKeys } from "./keys.ts";
 
 export { AUDIT_CHAINS, auditKeys } from "./keys.ts";
@@ -47,11 +47,11 @@ export type AuditInput = Omit<AuditEntry, "id" | "changes" | "chain" | "seq" | "
 
 /**
  * A transaction item that appends one audit entry. The entry joins the chain of its entity; `transact` reads that
- * chain's head just before sending and adds the head update (see chain.ts).
+ * chain's head just before sending (or takes the one `heads` remembers) and adds the head update (see chain.ts).
  */
-export function auditPut(tenant: string, e: AuditInput): GuardedItem {
+export function auditPut(tenant: string, e: AuditInput, heads?: HeadMemo): GuardedItem {
   const entry: AuditEntry = { ...e, id: newId(), changes: e.changes ?? changedFields(e.before, e.after) };
-  return chainAppend(tenant, entry);
+  return chainAppend(tenant, entry, heads);
 }
 
 export interface AuditQuery {

@@ -53,7 +53,17 @@ function asStored(v: unknown): unknown {
 interface AuditAppend extends Deferred {
   tenant: string;
   entry: AuditEntry;
+  heads?: HeadMemo;
 }
+
+/**
+ * The heads of chains a writer itself moved last (by tenant and chain), for a writer that appends to the same chains
+ * one transaction after the other (an import's lanes): its next append starts from the head it wrote instead of
+ * reading it. A head taken from here is conditional like a read one; when another writer moved the chain meanwhile the
+ * transaction is cancelled, and its next attempt reads the head (a head is taken out when used, and put back only by
+ * a committed transaction).
+ */
+export type HeadMemo = Map<string, ChainHead>;
 
 export interface ChainHead {
   seq: number;
@@ -116,7 +126,11 @@ async function resolveAppends(items: GuardedItem[]): Promise<{ items: GuardedIte
   const resolved = new Map<AuditAppend, GuardedItem>();
   const heads = await Promise.all(
     [...chains.values()].map(async ({ tenant, chain, appends }): Promise<GuardedItem> => {
-      const head = await readHead(tenant, chain);
+      const memo = appends.find((a) => a.heads)?.heads;
+      const key = `${tenant}\u0000${chain}`;
+      const known = memo?.get(key);
+      memo?.delete(key);
+      const head = known ?? (await readHead(tenant, chain));
       let seq = head?.seq ?? 0;
       let hash = head?.hash ?? GENESIS_HASH;
       let lastId = "";
@@ -151,6 +165,7 @@ async function resolveAppends(items: GuardedItem[]): Promise<{ items: GuardedIte
         },
         retryOnConditionFailed: true,
         onConditionFailed: () => new AuditBusy(),
+        onCommitted: memo && (() => void memo.set(key, { seq, hash })),
       };
     }),
   );
@@ -161,8 +176,8 @@ async function resolveAppends(items: GuardedItem[]): Promise<{ items: GuardedIte
  * A transaction item that appends `entry` to its tenant's chain. `transact` resolves it just before sending; `item` is
  * the entry without its chain fields, a placeholder that is never written as such.
  */
-export function chainAppend(tenant: string, entry: AuditEntry): GuardedItem {
-  const deferred: AuditAppend = { resolve: resolveAppends, tenant, entry };
+export function chainAppend(tenant: string, entry: AuditEntry, heads?: HeadMemo): GuardedItem {
+  const deferred: AuditAppend = { resolve: resolveAppends, tenant, entry, heads };
   return {
     item: {
       Put: {

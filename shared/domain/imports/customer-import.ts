@@ -30,7 +30,7 @@ import { env } from "../../config/env.ts";
 import { AppError, ConflictError, ValidationError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
 import { MAX_TRANSACTION_ITEMS, type GuardedItem } from "../../db/transact.ts";
-import { chainOf } from "../audit/chain.ts";
+import { chainOf, type HeadMemo } from "../audit/chain.ts";
 import { AUDIT_CHAINS } from "../audit/keys.ts";
 import { planReconcile } from "../classification/engine.ts";
 import {
@@ -100,6 +100,8 @@ export interface ChunkContext {
   /** Department of each owner, read once per run. */
   owners: Map<string, { deptId?: string; deptPath?: string }>;
   settings?: Settings;
+  /** Chain heads the run's own group transactions moved last: a lane's next group starts from them (chain.ts). */
+  heads?: HeadMemo;
   /** How the chunk classifies the customers it inserts (undefined: after the chunk, as updates are). */
   classify?: InsertClassification;
 }
@@ -578,16 +580,20 @@ async function planInsert(ctx: ChunkContext, g: Group): Promise<Plan> {
   return {
     result: { outcome: "inserted", customerId: id, ...(cls && { classified: true }) },
     items: [
-      auditPut(ctx.tenant, {
-        at,
-        actor: ctx.caller.userId,
-        action: "create",
-        entityType: "customer",
-        entityId: id,
-        before: null,
-        after: { ...toCustomer(customer) },
-        requestId: ctx.jobId,
-      }),
+      auditPut(
+        ctx.tenant,
+        {
+          at,
+          actor: ctx.caller.userId,
+          action: "create",
+          entityType: "customer",
+          entityId: id,
+          before: null,
+          after: { ...toCustomer(customer) },
+          requestId: ctx.jobId,
+        },
+        ctx.heads,
+      ),
       ...insertItems(ctx.tenant, cls ? { ...customer, ...cls.fields } : customer, tokens, false),
       ...(cls?.own ?? []),
     ],
@@ -648,16 +654,20 @@ async function planUpdate(ctx: ChunkContext, g: Group, before: CustomerItem): Pr
   return {
     result: { outcome: "updated", customerId: before.id },
     items: [
-      auditPut(ctx.tenant, {
-        at,
-        actor: ctx.caller.userId,
-        action: "update",
-        entityType: "customer",
-        entityId: before.id,
-        before: beforeImage,
-        after,
-        requestId: ctx.jobId,
-      }),
+      auditPut(
+        ctx.tenant,
+        {
+          at,
+          actor: ctx.caller.userId,
+          action: "update",
+          entityType: "customer",
+          entityId: before.id,
+          before: beforeImage,
+          after,
+          requestId: ctx.jobId,
+        },
+        ctx.heads,
+      ),
       ...items,
     ],
   };

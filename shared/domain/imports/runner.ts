@@ -236,6 +236,7 @@ async function runImportFile(run: JobRun, params: ImportParams): Promise<"done" 
       matchOn: params.matchOn,
       dryRun: params.dryRun,
       owners: new Map(),
+      heads: new Map(),
     };
     let sheetRowsHint: number | undefined;
     let batch: SourceRow[] = [];
