@@ -25,6 +25,20 @@ const hooks = vi.hoisted(() => {
   return {
     beforeGroup: undefined as undefined | ((customerIds: string[]) => Promise<void>),
     afterGroup: undefined as undefined | ((customerIds: string[]) => Promise<void>),
+    /** Ids of each strongly consistent profile read, in the order the reads finished. */
+    reads: [] as string[][],
+  };
+});
+
+vi.mock("../../shared/domain/customers/repository.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../shared/domain/customers/repository.ts")>();
+  return {
+    ...real,
+    batchGetProfiles: async (...args: Parameters<typeof real.batchGetProfiles>) => {
+      const found = await real.batchGetProfiles(...args);
+      if (args[2]) hooks.reads.push(args[1]);
+      return found;
+    },
   };
 });
 
@@ -115,6 +129,43 @@ describe("bulk classification job", () => {
     expect(job.processed).toBe(12);
     expect((job.counts.changed ?? 0) + (job.counts.unchanged ?? 0)).toBe(12);
     expect(await tierCounts(caller)).toEqual({ bee: 11, other: 1 });
+  }, 120_000);
+
+  it("reads the next page while writing one, and still keeps an edit made after that read", async () => {
+    const { caller, ids, jobId, message, worker } = await setUp(12);
+    hooks.reads = [];
+    let nextPage: string[] = [];
+    hooks.beforeGroup = async (group) => {
+      // The first group of the first page is about to be written: the second page has been read already.
+      for (let i = 0; i < 100 && hooks.reads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(hooks.reads.length, "the next page was not read ahead").toBeGreaterThanOrEqual(2);
+      nextPage = hooks.reads[1]!;
+      expect(nextPage.some((id) => group.includes(id))).toBe(false);
+      // Now a user moves every customer of that page to level A: the job's plans for them are stale.
+      for (const id of nextPage) {
+        const cur = (await readProfile(caller.tenant, id))!;
+        await patchCustomer(caller, id, CustomerPatchSchema.parse({ level: "A" }), cur.version);
+      }
+    };
+
+    expect(await worker(event(message), context)).toEqual({ batchItemFailures: [] });
+
+    expect(nextPage.length).toBeGreaterThan(0);
+    for (const id of nextPage) {
+      expect((await readProfile(caller.tenant, id))!.categories.tier, id).toBe("other");
+      // It never passed through "bee": the plan from the read ahead of the edit was not written.
+      expect(
+        (await readHistory(caller.tenant, id)).filter((h) => h.schemeId === "tier"),
+        id,
+      ).toEqual([expect.objectContaining({ from: null, to: "other" })]);
+    }
+    for (const id of ids.filter((x) => !nextPage.includes(x))) {
+      expect((await readProfile(caller.tenant, id))!.categories.tier, id).toBe("bee");
+    }
+    const job = (await getJobItem(caller.tenant, jobId))!;
+    expect(job).toMatchObject({ status: "succeeded", processed: 12 });
+    expect((job.counts.changed ?? 0) + (job.counts.unchanged ?? 0)).toBe(12);
+    expect(await tierCounts(caller)).toEqual({ bee: 12 - nextPage.length, other: nextPage.length });
   }, 120_000);
 
   it("resumes after a crash between two groups of a page: nobody written or counted twice", async () => {

@@ -2,9 +2,10 @@
 // one (all active schemes, value score, cells, membership, history), and turns customers dormant whose categories'
 // dormancy threshold has passed.
 // - A page is the next ids of one list shard (the index read for ids only, shards one after the other: no merge);
-//   its profiles are read with one strongly consistent BatchGetItem; the customers that changed are written in
-//   groups, each group one transaction (every profile conditional on the snapshot its plan was made from, the cells'
-//   moves summed), so a page costs a few requests instead of several per customer.
+//   its profiles are read strongly consistent (BatchGetItem, a hundred keys each, four at once); the customers that
+//   changed are written in groups, each group one transaction (every profile conditional on the snapshot its plan was
+//   made from, the cells' moves summed), so a page costs a few requests instead of several per customer. The next
+//   page is read while a page is written.
 // - Resumable: the cursor is saved after every page, with the page's counts in the same write, so a page repeated
 //   after a crash counts once. Idempotent: a repeated page finds its customers up to date (a bulk write stamps the job
 //   on the snapshot, so they still count as changed) and writes nothing.
@@ -37,21 +38,39 @@ const GROUP_LANES = 2;
 
 export const runClassify: JobRunner = async (run) => {
   const config = await configOf(run.tenant, true);
-  let cursor = run.job.cursor as ShardCursor | "done" | null | undefined;
-  while (cursor !== "done") {
-    const page = await pageLiveIds(run.tenant, env.CLASSIFY_PAGE_SIZE, cursor ?? undefined);
-    const counts = await classifyPage(run, config, page.ids);
-    cursor = (page.state as ShardCursor | undefined) ?? "done";
+  const start = run.job.cursor as ShardCursor | "done" | null | undefined;
+  let next = start === "done" ? undefined : readPage(run.tenant, start ?? undefined);
+  while (next) {
+    const page = await next;
+    const cursor = page.state ?? "done";
+    // The next page is read while this one is written: pages never share a customer, and each profile is still
+    // written only if its snapshot is the one read.
+    next = cursor === "done" ? undefined : readPage(run.tenant, cursor);
+    next?.catch(() => undefined); // a failure is thrown where the page is awaited, not as an unhandled rejection
+    const counts = await classifyPage(run, config, page.ids, page.profiles);
     await run.saveCursor(cursor, counts);
     if (cursor !== "done" && run.timeIsShort()) return "paused";
   }
   return "done";
 };
 
+/** The next page of ids and their profiles, read strongly consistent. */
+async function readPage(
+  tenant: string,
+  cursor: ShardCursor | undefined,
+): Promise<{ ids: string[]; profiles: Map<string, CustomerItem>; state?: ShardCursor }> {
+  const page = await pageLiveIds(tenant, env.CLASSIFY_PAGE_SIZE, cursor);
+  return { ...page, profiles: await batchGetProfiles(tenant, page.ids, true) };
+}
+
 /** Reconciles one page of customers; resolves the page's counts (`changed`, `unchanged`) for the cursor's write. */
-async function classifyPage(run: JobRun, config: ClassConfig, ids: string[]): Promise<Record<string, number>> {
+async function classifyPage(
+  run: JobRun,
+  config: ClassConfig,
+  ids: string[],
+  profiles: Map<string, CustomerItem>,
+): Promise<Record<string, number>> {
   const now = Date.now();
-  const profiles = await batchGetProfiles(run.tenant, ids, true);
   const counts = { changed: 0, unchanged: 0 };
   const rest: CustomerItem[] = [];
   for (const id of ids) {

@@ -1,6 +1,7 @@
 // All DynamoDB access for customers: the profile item, its search tokens and uniqueness guards, and the list indexes.
 import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { env } from "../../config/env.ts";
+import { pool } from "../../db/pool.ts";
 import { ddb } from "../../db/client.ts";
 import { countQuery, queryAll } from "../../db/query.ts";
 import { mergedQuery, type ShardCursor } from "../../db/sharded.ts";
@@ -365,27 +366,26 @@ export async function pageLiveIds(
   limit: number,
   state: ShardCursor | undefined,
 ): Promise<{ ids: string[]; state?: ShardCursor }> {
-  const cursor: ShardCursor = state ?? Array.from({ length: shards() }, () => null);
-  const shard = cursor.findIndex((c) => c !== "done");
-  if (shard < 0) return { ids: [] };
-  const res = await ddb.send(
-    new QueryCommand({
-      TableName: table(),
-      IndexName: "GSI1",
-      KeyConditionExpression: "GSI1PK = :pk",
-      ExpressionAttributeValues: { ":pk": K.listPk(tenant, shard) },
-      ExpressionAttributeNames: { "#id": "id" },
-      ProjectionExpression: "#id",
-      Limit: limit,
-      ExclusiveStartKey: (cursor[shard] as Record<string, unknown> | null) ?? undefined,
-    }),
-  );
-  const next: ShardCursor = [...cursor];
-  next[shard] = res.LastEvaluatedKey ?? "done";
-  return {
-    ids: (res.Items ?? []).map((i) => i.id as string),
-    state: next.some((c) => c !== "done") ? next : undefined,
-  };
+  const next: ShardCursor = state ? [...state] : Array.from({ length: shards() }, () => null);
+  // An empty shard (or one whose last page ended exactly at its end) answers no ids: go on to the next shard.
+  for (let shard = next.findIndex((c) => c !== "done"); shard >= 0; shard = next.findIndex((c) => c !== "done")) {
+    const res = await ddb.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: "GSI1",
+        KeyConditionExpression: "GSI1PK = :pk",
+        ExpressionAttributeValues: { ":pk": K.listPk(tenant, shard) },
+        ExpressionAttributeNames: { "#id": "id" },
+        ProjectionExpression: "#id",
+        Limit: limit,
+        ExclusiveStartKey: (next[shard] as Record<string, unknown> | null) ?? undefined,
+      }),
+    );
+    next[shard] = res.LastEvaluatedKey ?? "done";
+    const ids = (res.Items ?? []).map((i) => i.id as string);
+    if (ids.length) return { ids, state: next.some((c) => c !== "done") ? next : undefined };
+  }
+  return { ids: [] };
 }
 
 /** Customers of one department (`tree` false) or of a department and all below it, across the scope shards. */
@@ -435,17 +435,23 @@ export async function listByOwner(
   return { items: (res.Items ?? []) as CustomerItem[], state: res.LastEvaluatedKey };
 }
 
-/** Profiles by id (live or in the bin), with UnprocessedKeys retried; `consistent` for strongly consistent reads. */
+/** BatchGetItem requests of {@link batchGetProfiles} in flight at once. */
+const PROFILE_READS_IN_FLIGHT = 4;
+
+/**
+ * Profiles by id (live or in the bin), a hundred keys a BatchGetItem and up to four of those at once, with
+ * UnprocessedKeys retried; `consistent` for strongly consistent reads.
+ */
 export async function batchGetProfiles(
   tenant: string,
   ids: string[],
   consistent = false,
 ): Promise<Map<string, CustomerItem>> {
   const found = new Map<string, CustomerItem>();
-  for (let i = 0; i < ids.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = ids
-      .slice(i, i + 100)
-      .map((id) => ({ PK: K.pk(tenant, id), SK: K.profileSk() }));
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += 100) batches.push(ids.slice(i, i + 100));
+  await pool(batches, PROFILE_READS_IN_FLIGHT, async (batch) => {
+    let keys: Record<string, unknown>[] | undefined = batch.map((id) => ({ PK: K.pk(tenant, id), SK: K.profileSk() }));
     for (let attempt = 0; keys?.length; attempt++) {
       const res: BatchGetCommandOutput = await ddb.send(
         new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys, ConsistentRead: consistent || undefined } } }),
@@ -454,8 +460,14 @@ export async function batchGetProfiles(
       keys = res.UnprocessedKeys?.[table()]?.Keys;
       if (keys?.length) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
     }
+  });
+  // In the order of `ids`, whichever request answered first.
+  const ordered = new Map<string, CustomerItem>();
+  for (const id of ids) {
+    const item = found.get(id);
+    if (item) ordered.set(id, item);
   }
-  return found;
+  return ordered;
 }
 
 /**

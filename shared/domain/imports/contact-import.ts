@@ -21,7 +21,8 @@ import { guardSensitive } from "../org/sensitive.ts";
 import { canSee } from "../org/viewer.ts";
 import { normalizeQuery } from "../validation/index.ts";
 import type { ChunkContext, RowOutcome, RowResult } from "./customer-import.ts";
-import { derivedId, GROUP_CONCURRENCY, pool, rowFailure, settledPool, WRITE_CONCURRENCY } from "./customer-import.ts";
+import { derivedId, GROUP_CONCURRENCY, rowFailure, WRITE_CONCURRENCY } from "./customer-import.ts";
+import { pool, settledPool } from "../../db/pool.ts";
 import { guardOwners, writeGroup } from "./repository.ts";
 
 export interface ContactRow {

@@ -31,6 +31,7 @@ import { AppError, ConflictError, ValidationError } from "../../http/errors.ts";
 import { auditPut } from "../audit/audit.ts";
 import { MAX_TRANSACTION_ITEMS, type GuardedItem } from "../../db/transact.ts";
 import { chainOf, type HeadMemo } from "../audit/chain.ts";
+import { pool, settledPool } from "../../db/pool.ts";
 import { AUDIT_CHAINS } from "../audit/keys.ts";
 import { planReconcile } from "../classification/engine.ts";
 import {
@@ -170,16 +171,6 @@ function matchKeyOf(f: Partial<CustomerCreate>, on: MatchKey): string | undefine
   if (on === "code") return f.code?.toUpperCase();
   if (on === "uscc") return f.uscc;
   return f.name && f.phone ? `${normalizeQuery(f.name)}|${digits(f.phone)}` : undefined;
-}
-
-/** Runs `work` over `items` with at most `n` in flight. */
-export async function pool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 interface Group {
@@ -409,27 +400,6 @@ function packs<T>(list: readonly (readonly [T, Plan])[]): (readonly [T, Plan])[]
   }
   if (cur.length) out.push(cur);
   return out;
-}
-
-/**
- * Like {@link pool}, but when a task fails no new task starts and the failure is only thrown once every task in
- * flight has settled (so no write of this chunk is still under way when the caller hears of it).
- */
-export async function settledPool<T>(items: readonly T[], n: number, work: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (!failure && next < items.length) {
-        try {
-          await work(items[next++]!);
-        } catch (err) {
-          failure ??= { err };
-        }
-      }
-    }),
-  );
-  if (failure) throw failure.err;
 }
 
 const MAX_ALONE_ATTEMPTS = 6;

@@ -28,15 +28,9 @@ import type { OrderAction, OrderStatus } from "../orders/status.ts";
 import { canSee } from "../org/viewer.ts";
 import { getSettings } from "../settings/settings.ts";
 import { normalizeQuery, UsccSchema } from "../validation/index.ts";
-import {
-  type ChunkContext,
-  derivedId,
-  pool,
-  type RowOutcome,
-  type RowResult,
-  WRITE_CONCURRENCY,
-} from "./customer-import.ts";
+import { type ChunkContext, derivedId, type RowOutcome, type RowResult, WRITE_CONCURRENCY } from "./customer-import.ts";
 import { batchGet, guardOwners } from "./repository.ts";
+import { pool } from "../../db/pool.ts";
 
 /** Statuses an imported order may have; returns are recorded with the return action. */
 export const IMPORT_ORDER_STATUSES = ["draft", "submitted", "approved", "shipped", "rejected", "cancelled"] as const;
