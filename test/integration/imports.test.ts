@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { jobsWorker } from "../../functions/workers/jobs-worker.ts";
 import { queryAudit } from "../../shared/domain/audit/audit.ts";
 import { verifyAuditChain } from "../../shared/domain/audit/verify.ts";
+import { dynamo } from "../../shared/db/client.ts";
 import { customerKeys } from "../../shared/domain/customers/keys.ts";
 import { getCustomerItem, listAll, readCollection, searchCustomers } from "../../shared/domain/customers/repository.ts";
 import { CustomerCreateSchema, CustomerListQuerySchema } from "../../shared/domain/customers/schemas.ts";
@@ -65,6 +66,18 @@ async function allCustomers(tenant: string) {
   } while (state);
   return out;
 }
+
+/** Consistent reads of the tenant's audit chain heads (what a writer does before an append it has no head for). */
+const headReads = new Map<string, number>();
+dynamo.middlewareStack.add(
+  (next, context) => async (args) => {
+    const input = JSON.stringify((args as { input: unknown }).input);
+    const tenant = /T#([^#"]+)#AUDITHEAD#/.exec(input)?.[1];
+    if (context.commandName === "GetItemCommand" && tenant) headReads.set(tenant, (headReads.get(tenant) ?? 0) + 1);
+    return next(args);
+  },
+  { step: "initialize", name: "countHeadReads" },
+);
 
 const codeOwner = async (tenant: string, code: string) =>
   (await batchGet([{ PK: customerKeys.codeGuardPk(tenant, code), SK: customerKeys.guardSk() }]))[0]?.customerId as
@@ -712,8 +725,14 @@ describe("contact import, batched", () => {
 
   it("a customer with more contacts in a chunk than one transaction holds: each row on its own, all of them land", async () => {
     const { admin, csv } = await customersAndContacts(1, 60);
+    headReads.delete(admin.tenant);
     const run = await runToEnd(admin, csv, { entity: "contacts" });
     expect(run.job.counts).toEqual({ inserted: 60, updated: 0, skipped: 0, failed: 0 });
+    // 60 transactions appending to one audit chain: its head is read once, then each append starts from the head the
+    // one before it wrote (it was one read per row), and the chain is whole. The other read is for the audit entry of
+    // the import job's creation.
+    expect(headReads.get(admin.tenant)).toBe(2);
+    expect(await verifyAuditChain(admin.tenant)).toMatchObject({ ok: true });
     const id = (await codeOwner(admin.tenant, "CB-1"))!;
     expect((await getCustomerItem(admin.tenant, id))!.stats).toMatchObject({ contactCount: 60 });
     expect(await listContactItems(admin.tenant, id)).toHaveLength(60);

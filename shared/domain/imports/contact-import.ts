@@ -236,17 +236,21 @@ function planCustomer(
   for (const w of writes) {
     batch.writes.push({ before: w.before, after: w.after });
     audits.push(
-      auditPut(ctx.tenant, {
-        at,
-        actor: ctx.caller.userId,
-        action: w.before ? "update" : "create",
-        entityType: "contact",
-        entityId: w.after.id,
-        parentId: customer.id,
-        before: w.before ? toContact(w.before) : null,
-        after: toContact(w.after),
-        requestId: ctx.jobId,
-      }),
+      auditPut(
+        ctx.tenant,
+        {
+          at,
+          actor: ctx.caller.userId,
+          action: w.before ? "update" : "create",
+          entityType: "contact",
+          entityId: w.after.id,
+          parentId: customer.id,
+          before: w.before ? toContact(w.before) : null,
+          after: toContact(w.after),
+          requestId: ctx.jobId,
+        },
+        ctx.heads,
+      ),
     );
   }
   return { customerId: customer.id, results, items: contactBatchItems(ctx.tenant, batch, audits) };
@@ -379,17 +383,21 @@ async function applyContact(
     if (ctx.dryRun) return { outcome: "inserted" };
     try {
       await insertContact(ctx.tenant, contact, await primaryOf(contact.id), [
-        auditPut(ctx.tenant, {
-          at,
-          actor: ctx.caller.userId,
-          action: "create",
-          entityType: "contact",
-          entityId: contact.id,
-          parentId: customerId,
-          before: null,
-          after: toContact(contact),
-          requestId: ctx.jobId,
-        }),
+        auditPut(
+          ctx.tenant,
+          {
+            at,
+            actor: ctx.caller.userId,
+            action: "create",
+            entityType: "contact",
+            entityId: contact.id,
+            parentId: customerId,
+            before: null,
+            after: toContact(contact),
+            requestId: ctx.jobId,
+          },
+          ctx.heads,
+        ),
       ]);
     } catch (err) {
       // Written by an earlier attempt of this chunk: its id is this row's.
@@ -409,17 +417,21 @@ async function applyContact(
     after,
     w.changed.includes("isPrimary") ? await primaryOf(found.id) : undefined,
     [
-      auditPut(ctx.tenant, {
-        at,
-        actor: ctx.caller.userId,
-        action: "update",
-        entityType: "contact",
-        entityId: found.id,
-        parentId: customerId,
-        before: toContact(found),
-        after: toContact(after),
-        requestId: ctx.jobId,
-      }),
+      auditPut(
+        ctx.tenant,
+        {
+          at,
+          actor: ctx.caller.userId,
+          action: "update",
+          entityType: "contact",
+          entityId: found.id,
+          parentId: customerId,
+          before: toContact(found),
+          after: toContact(after),
+          requestId: ctx.jobId,
+        },
+        ctx.heads,
+      ),
     ],
   );
   existing.set(key, after);
