@@ -3,6 +3,7 @@
 import { BatchWriteCommand, type BatchWriteCommandOutput } from "@aws-sdk/lib-dynamodb";
 import { env } from "../config/env.ts";
 import { ddb } from "./client.ts";
+import { pool } from "./pool.ts";
 
 /** DynamoDB's limit on the requests of one BatchWriteItem. */
 export const MAX_BATCH_WRITE = 25;
@@ -29,21 +30,17 @@ export async function batchWriteAll(requests: readonly WriteRequest[], concurren
   const table = env.TABLE_NAME;
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < requests.length; i += MAX_BATCH_WRITE) batches.push(requests.slice(i, i + MAX_BATCH_WRITE));
-  let next = 0;
-  const lane = async () => {
-    while (next < batches.length) {
-      let pending = batches[next++]!;
-      for (let attempt = 0; pending.length; attempt++) {
-        if (attempt >= MAX_BATCH_ATTEMPTS) {
-          throw new UnprocessedItemsError(`${pending.length} items stayed unprocessed after ${attempt} attempts`);
-        }
-        if (attempt > 0) await backOff(attempt);
-        const res: BatchWriteCommandOutput = await ddb.send(
-          new BatchWriteCommand({ RequestItems: { [table]: pending as never } }),
-        );
-        pending = (res.UnprocessedItems?.[table] ?? []) as WriteRequest[];
+  await pool(batches, concurrency, async (batch) => {
+    let pending = batch;
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) {
+        throw new UnprocessedItemsError(`${pending.length} items stayed unprocessed after ${attempt} attempts`);
       }
+      if (attempt > 0) await backOff(attempt);
+      const res: BatchWriteCommandOutput = await ddb.send(
+        new BatchWriteCommand({ RequestItems: { [table]: pending as never } }),
+      );
+      pending = (res.UnprocessedItems?.[table] ?? []) as WriteRequest[];
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, lane));
+  });
 }
